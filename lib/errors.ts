@@ -1,0 +1,55 @@
+/**
+ * The error channel: what the tracker reports instead of throwing.
+ *
+ * Telemetry must never break its host, so nothing on a hot path (feeding a snapshot,
+ * recording an event, a tick, a scrape) throws into the caller. Rejected input and contained
+ * failures are described by a {@link TelemetryError} on the tracker's `errors$` stream
+ * instead, with a message that names the field and quotes the value.
+ *
+ * @packageDocumentation
+ */
+
+/**
+ * Where a reported problem came from:
+ * - `snapshot`: a fed or pulled snapshot, or one of its entries, was not valid;
+ * - `event`: an event given to `record()` was not valid;
+ * - `source`: a snapshot source (the `source()` option, or an Observable given to `connect()`)
+ *   threw or errored;
+ * - `tick`: the tick Observable errored or completed;
+ * - `subscriber`: a subscriber of one of the tracker's streams threw;
+ * - `bound`: a cardinality bound was reached (reported once).
+ */
+export type TelemetryErrorOrigin = 'snapshot' | 'event' | 'source' | 'tick' | 'subscriber' | 'bound';
+
+/**
+ * A problem the tracker contained and reported rather than threw. `field` names the offending
+ * field where there is one (`sessions`, `status`, `reason`, …) so callers can route or count
+ * reports without parsing messages.
+ */
+export class TelemetryError extends Error {
+  /** Where the problem came from. */
+  readonly origin: TelemetryErrorOrigin;
+  /** The offending field, where the problem is one field's value. */
+  readonly field: string | undefined;
+
+  constructor(
+    origin: TelemetryErrorOrigin,
+    message: string,
+    options: { field?: string; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TelemetryError';
+    this.origin = origin;
+    this.field = options.field;
+  }
+}
+
+/** The message of anything thrown, never throwing itself. @internal */
+export function messageOf(thrown: unknown): string {
+  try {
+    if (thrown instanceof Error) return thrown.message;
+    return String(thrown);
+  } catch {
+    return 'an unprintable error';
+  }
+}

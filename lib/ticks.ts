@@ -1,0 +1,67 @@
+/**
+ * Where reconciliation ticks come from.
+ *
+ * A period in milliseconds becomes a timer; any Observable is taken as it is, so an
+ * orchestrator can reconcile at the end of its own autoscaler tick, as the Go server does.
+ *
+ *     period 1000 ms:  ---------t---------t---------t--   (t every 1000 ms)
+ *     tick$ given:     --t--t-----------t-------------   (ticks whenever the caller emits)
+ *
+ * @packageDocumentation
+ */
+import { EMPTY, Observable, interval, isObservable, retry, timer, type SchedulerLike } from 'rxjs';
+
+/** The longest period a Node timer keeps: longer ones fire after 1 ms instead. */
+export const MAX_TICK_MS = 2 ** 31 - 1;
+
+/** How many times in a row a caller's tick Observable may error before ticking stops. */
+export const MAX_TICK_RETRIES = 5;
+
+/** Whether `tick` is a valid period in milliseconds or an Observable. @internal */
+export function isValidTick(tick: unknown): tick is number | Observable<unknown> {
+  return isObservable(tick) || (typeof tick === 'number' && tick > 0 && tick <= MAX_TICK_MS);
+}
+
+/**
+ * A timer that does not hold the process open: telemetry must never keep a host alive that
+ * has finished its work (RxJS's `interval` on the default scheduler would). Used when no
+ * scheduler is given; with one (tests), RxJS's `interval` on that scheduler is used.
+ */
+function unrefInterval(periodMs: number): Observable<number> {
+  return new Observable<number>((subscriber) => {
+    let n = 0;
+    const handle = setInterval(() => subscriber.next(n++), periodMs);
+    handle.unref?.();
+    return () => clearInterval(handle);
+  });
+}
+
+/**
+ * The tick stream for `tick`. A caller's Observable that errors is reported through `onError`
+ * and subscribed again (after a turn of the scheduler), up to {@link MAX_TICK_RETRIES} times in
+ * a row; a tick in between resets the count. After that, ticking stops and `onError` says so;
+ * everything else of the tracker keeps working.
+ * @internal
+ */
+export function tickStream(
+  tick: number | Observable<unknown>,
+  scheduler: SchedulerLike | undefined,
+  onError: (message: string, cause: unknown) => void,
+): Observable<unknown> {
+  if (typeof tick === 'number') {
+    return scheduler === undefined ? unrefInterval(tick) : interval(tick, scheduler);
+  }
+  return tick.pipe(
+    retry({
+      resetOnSuccess: true,
+      delay: (err: unknown, attempt: number) => {
+        if (attempt > MAX_TICK_RETRIES) {
+          onError(`the tick Observable errored ${attempt} times in a row; ticking has stopped`, err);
+          return EMPTY;
+        }
+        onError(`the tick Observable errored; subscribing again (attempt ${attempt} of ${MAX_TICK_RETRIES})`, err);
+        return scheduler === undefined ? timer(0) : timer(0, scheduler);
+      },
+    }),
+  );
+}
