@@ -9,7 +9,7 @@ const config: Config = {
   testMatch: ['**/*.e2e.spec.ts'],
   testTimeout: 120_000,
   transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }],
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },
 };
 

@@ -61,4 +61,4 @@ export {
 export { TelemetryError, type TelemetryErrorOrigin } from './errors';
 export { DEFAULT_MAX_APPS } from './app-labels';
 export { MAX_TICK_MS, MAX_TICK_RETRIES } from './ticks';
-export { WorkerStateTracker, type WorkerStateTrackerOptions } from './tracker';
+export { EARLY_ERRORS_KEPT, WorkerStateTracker, type WorkerStateTrackerOptions } from './tracker';

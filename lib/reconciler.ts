@@ -255,7 +255,7 @@ export class SnapshotReconciler {
   private reject(workerId: unknown, field: string, message: string): void {
     this.rejected += 1;
     if (this.onRejected === undefined || this.rejected > this.maxRejections) return;
-    const prefix = typeof workerId === 'string' ? `snapshot entry ${describe(workerId)}: ` : 'snapshot: ';
+    const prefix = typeof workerId === 'string' && workerId !== '' ? `snapshot entry ${describe(workerId)}: ` : 'snapshot: ';
     this.onRejected({ workerId, field, message: prefix + message });
   }
 }

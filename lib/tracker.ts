@@ -20,7 +20,9 @@ import {
   ReplaySubject,
   Subject,
   Subscription,
+  concat,
   defer,
+  from,
   filter,
   finalize,
   isObservable,
@@ -82,6 +84,9 @@ export interface WorkerStateTrackerOptions {
   readonly maxRejectionsPerTick?: number;
 }
 
+/** How many reports made before the first `errors$` subscriber are kept for it. */
+export const EARLY_ERRORS_KEPT = 100;
+
 const OPTION_NAMES = new Set([
   'metrics',
   'tick',
@@ -115,7 +120,11 @@ export class WorkerStateTracker {
   readonly transitions$: Observable<WorkerTransition>;
   /** Every accepted event, as recorded (a clean copy of what was passed to `record()`). */
   readonly events$: Observable<TelemetryEvent>;
-  /** Every rejected input and contained failure, with a message naming the field and value. */
+  /**
+   * Every rejected input and contained failure, with a message naming the field and value.
+   * Reports made before anyone subscribed (for instance while the tracker was being built) are
+   * kept, up to {@link EARLY_ERRORS_KEPT}, and delivered to the first subscriber.
+   */
   readonly errors$: Observable<TelemetryError>;
 
   private readonly metrics: Metrics;
@@ -133,6 +142,8 @@ export class WorkerStateTracker {
     readonly idle: { set(value: number): void };
     readonly draining: { set(value: number): void };
   };
+  private readonly earlyErrors: TelemetryError[] = [];
+  private errorsSubscribed = false;
   private latest: SnapshotInput | undefined;
   private transitionSubscribers = 0;
   private stopped = false;
@@ -182,7 +193,11 @@ export class WorkerStateTracker {
       ),
       reportSubscriberThrow,
     );
-    this.errors$ = new GuardedObservable(this.errorsSubject.asObservable(), (err) => {
+    const errorsWithEarlyOnes = defer(() => {
+      this.errorsSubscribed = true;
+      return concat(from(this.earlyErrors.splice(0)), this.errorsSubject);
+    });
+    this.errors$ = new GuardedObservable(errorsWithEarlyOnes, (err) => {
       // A subscriber of errors$ itself threw: reporting it on errors$ could loop forever, so
       // it goes to Node's warning channel instead, which never throws.
       process.emitWarning(`blockyard-telemetry: an errors$ subscriber threw: ${messageOf(err)}`);
@@ -336,7 +351,9 @@ export class WorkerStateTracker {
   }
 
   private emitError(error: TelemetryError): void {
-    if (!this.errorsSubject.closed) this.errorsSubject.next(error);
+    if (this.errorsSubject.closed) return;
+    if (this.errorsSubscribed) this.errorsSubject.next(error);
+    else if (this.earlyErrors.length < EARLY_ERRORS_KEPT) this.earlyErrors.push(error);
   }
 }
 
