@@ -11,21 +11,9 @@
  */
 import { describe } from './describe';
 import { messageOf } from './errors';
-import { StateBusy, StateDraining, StateIdle, type WorkerState } from './labels';
+import { CODE_BUSY, CODE_DRAINING, CODE_IDLE, StateDiff, type WorkerTransition } from './state-diff';
 import type { StateCounts } from './worker-state';
 import { findWorkerProblem } from './worker-validation';
-
-/**
- * One worker's change of derived state between two consecutive sampled snapshots. `null`
- * means absent: `from: null` is a worker that appeared, `to: null` one that left (or whose
- * record stopped being valid, since it no longer counts).
- */
-export interface WorkerTransition {
-  readonly workerId: string;
-  readonly appId: string;
-  readonly from: WorkerState | null;
-  readonly to: WorkerState | null;
-}
 
 /** A rejected snapshot entry: the worker id where known, the field, and why. @internal */
 export interface EntryRejection {
@@ -44,23 +32,7 @@ export interface ReconcilerOptions {
   readonly maxRejectionsPerWalk?: number;
 }
 
-// State codes used in the hot loop instead of strings.
-const BUSY = 0;
-const IDLE = 1;
-const DRAINING = 2;
 const INVALID = -1;
-const STATE_OF_CODE: readonly WorkerState[] = [StateBusy, StateIdle, StateDraining];
-
-/** Per-worker state kept between walks for diffing; mutated in place. */
-interface TrackedWorker {
-  appId: string;
-  /** The state as of the last completed walk; null for a worker first seen in this walk. */
-  committed: WorkerState | null;
-  /** The state found by the walk in progress. */
-  pending: WorkerState | null;
-  /** The walk that last saw this worker. */
-  seenInWalk: number;
-}
 
 /**
  * Walks snapshots, one at a time. Keeps reusable state between walks (for diffing and for
@@ -71,7 +43,9 @@ export class SnapshotReconciler {
   /** Diff each walk against the previous one and fill {@link transitions}. */
   trackTransitions = false;
   /** The transitions found by the last completed walk (only while tracking). */
-  readonly transitions: WorkerTransition[] = [];
+  get transitions(): readonly WorkerTransition[] {
+    return this.diff.transitions;
+  }
 
   private readonly validate: boolean;
   private readonly onRejected: ((rejection: EntryRejection) => void) | undefined;
@@ -84,9 +58,8 @@ export class SnapshotReconciler {
   private sessions = 0;
   private rejected = 0;
 
-  private walk = 0;
-  private readonly tracked = new Map<string, TrackedWorker>();
-  private readonly idsOfIterable = new Set<string>();
+  private readonly diff = new StateDiff();
+  private readonly idsOfIterable = new Set<unknown>();
   private readonly visitMapEntry = (worker: unknown, id: unknown): void => {
     this.visit(id, worker);
   };
@@ -108,10 +81,13 @@ export class SnapshotReconciler {
     this.draining = 0;
     this.sessions = 0;
     this.rejected = 0;
-    this.walk += 1;
-    this.transitions.length = 0;
+    if (this.trackTransitions) this.diff.begin();
     try {
       if (snapshot instanceof Map) {
+        // The hot path: a Map, nobody diffing. Counted with locals over values() (no key, no
+        // entry array); if any entry is invalid, the walk is redone below with ids, to say which.
+        if (!this.trackTransitions && this.countValidMap(snapshot)) return this.result();
+        this.busy = this.idle = this.draining = this.sessions = 0;
         Map.prototype.forEach.call(snapshot, this.visitMapEntry);
       } else if (isIterable(snapshot)) {
         this.walkIterable(snapshot);
@@ -120,7 +96,7 @@ export class SnapshotReconciler {
         return undefined;
       }
     } catch (err) {
-      this.abandonWalk();
+      this.diff.abandon();
       onFailure?.(`iterating the snapshot threw: ${messageOf(err)}`);
       return undefined;
     }
@@ -132,7 +108,11 @@ export class SnapshotReconciler {
         message: `${more} more invalid snapshot ${more === 1 ? 'entry was' : 'entries were'} left out of this tick`,
       });
     }
-    if (this.trackTransitions) this.commitWalk();
+    if (this.trackTransitions) this.diff.commit();
+    return this.result();
+  }
+
+  private result(): StateCounts {
     return {
       busy: this.busy,
       idle: this.idle,
@@ -144,8 +124,44 @@ export class SnapshotReconciler {
 
   /** Forgets the diff baseline: the next tracked walk reports every worker as appearing. */
   resetTransitions(): void {
-    this.tracked.clear();
-    this.transitions.length = 0;
+    this.diff.reset();
+  }
+
+  /**
+   * Counts a Map whose entries are all valid, in one pass with locals. Returns false, having
+   * counted nothing, as soon as an entry is invalid or reading one throws; the caller then walks
+   * again the slow way, which names each rejected entry.
+   */
+  private countValidMap(map: Map<unknown, unknown>): boolean {
+    const validate = this.validate;
+    let busy = 0;
+    let idle = 0;
+    let draining = 0;
+    let sessions = 0;
+    for (const worker of Map.prototype.values.call(map) as IterableIterator<unknown>) {
+      if (worker === null || typeof worker !== 'object') return false;
+      const w = worker as Record<string, unknown>;
+      let isDraining: unknown;
+      let count: unknown;
+      try {
+        isDraining = w.draining;
+        count = w.sessions;
+        if (validate && !isValidRest(w)) return false;
+      } catch {
+        return false;
+      }
+      if (typeof count !== 'number' || !(count >= 0) || !Number.isInteger(count)) return false;
+      if (isDraining === true) draining += 1;
+      else if (isDraining !== false) return false;
+      else if (count > 0) busy += 1;
+      else idle += 1;
+      sessions += count;
+    }
+    this.busy = busy;
+    this.idle = idle;
+    this.draining = draining;
+    this.sessions = sessions;
+    return true;
   }
 
   private walkIterable(snapshot: Iterable<unknown>): void {
@@ -158,13 +174,11 @@ export class SnapshotReconciler {
           continue;
         }
         const id: unknown = entry[0];
-        if (typeof id === 'string') {
-          if (ids.has(id)) {
-            this.reject(id, 'workerId', `duplicate worker id ${describe(id)}; the first entry counts`);
-            continue;
-          }
-          ids.add(id);
+        if (ids.has(id)) {
+          this.reject(id, 'workerId', `duplicate worker id ${describe(id)}; the first entry counts`);
+          continue;
         }
+        ids.add(id);
         this.visit(id, entry[1]);
       }
     } finally {
@@ -173,10 +187,6 @@ export class SnapshotReconciler {
   }
 
   private visit(id: unknown, worker: unknown): void {
-    if (typeof id !== 'string' || id === '') {
-      this.reject(id, 'workerId', `worker id must be a non-empty string, got ${describe(id)}`);
-      return;
-    }
     let code = INVALID;
     let sessions = 0;
     try {
@@ -192,7 +202,7 @@ export class SnapshotReconciler {
           (!this.validate || isValidRest(w))
         ) {
           sessions = count;
-          code = draining ? DRAINING : count > 0 ? BUSY : IDLE;
+          code = draining ? CODE_DRAINING : count > 0 ? CODE_BUSY : CODE_IDLE;
         }
       }
       if (code === INVALID) {
@@ -202,60 +212,26 @@ export class SnapshotReconciler {
       }
       if (this.trackTransitions) {
         const appId = (worker as { appId: unknown }).appId;
-        this.track(id, typeof appId === 'string' ? appId : '', code);
+        this.track(typeof id === 'string' ? id : String(id), typeof appId === 'string' ? appId : '', code);
       }
     } catch (err) {
       this.reject(id, 'worker', `reading the worker threw: ${messageOf(err)}`);
       return;
     }
-    if (code === BUSY) this.busy += 1;
-    else if (code === IDLE) this.idle += 1;
+    if (code === CODE_BUSY) this.busy += 1;
+    else if (code === CODE_IDLE) this.idle += 1;
     else this.draining += 1;
     this.sessions += sessions;
   }
 
   private track(id: string, appId: string, code: number): void {
-    const state = STATE_OF_CODE[code] as WorkerState;
-    const known = this.tracked.get(id);
-    if (known === undefined) {
-      this.tracked.set(id, { appId, committed: null, pending: state, seenInWalk: this.walk });
-    } else {
-      known.appId = appId;
-      known.pending = state;
-      known.seenInWalk = this.walk;
-    }
+    this.diff.visit(id, appId, code);
   }
-
-  /** Turns the walk's pending states into transitions and the new baseline. */
-  private commitWalk(): void {
-    this.tracked.forEach(this.commitEntry);
-  }
-
-  private readonly commitEntry = (worker: TrackedWorker, id: string): void => {
-    if (worker.seenInWalk === this.walk) {
-      if (worker.committed !== worker.pending) {
-        this.transitions.push({ workerId: id, appId: worker.appId, from: worker.committed, to: worker.pending });
-        worker.committed = worker.pending;
-      }
-    } else {
-      this.transitions.push({ workerId: id, appId: worker.appId, from: worker.committed, to: null });
-      this.tracked.delete(id);
-    }
-  };
-
-  /** Undoes what a failed walk added: workers first seen in it were never committed. */
-  private abandonWalk(): void {
-    this.tracked.forEach(this.dropUncommitted);
-  }
-
-  private readonly dropUncommitted = (worker: TrackedWorker, id: string): void => {
-    if (worker.committed === null) this.tracked.delete(id);
-  };
 
   private reject(workerId: unknown, field: string, message: string): void {
     this.rejected += 1;
     if (this.onRejected === undefined || this.rejected > this.maxRejections) return;
-    const prefix = typeof workerId === 'string' && workerId !== '' ? `snapshot entry ${describe(workerId)}: ` : 'snapshot: ';
+    const prefix = workerId === undefined ? 'snapshot: ' : `snapshot entry ${describe(workerId)}: `;
     this.onRejected({ workerId, field, message: prefix + message });
   }
 }

@@ -38,7 +38,8 @@ import { parseEvent, type TelemetryEvent } from './events';
 import { GuardedObservable } from './guarded-observable';
 import { AppOverflow, StateBusy, StateDraining, StateIdle } from './labels';
 import type { Metrics } from './metrics';
-import { SnapshotReconciler, type WorkerTransition } from './reconciler';
+import { SnapshotReconciler } from './reconciler';
+import type { WorkerTransition } from './state-diff';
 import { MAX_TICK_MS, isValidTick, tickStream } from './ticks';
 import type { SnapshotInput, StateCounts } from './worker-state';
 

@@ -35,7 +35,9 @@ export type WorkerSnapshot = ReadonlyMap<string, ActiveWorker>;
 /**
  * Anything the tracker accepts as a snapshot: a {@link WorkerSnapshot}, or any iterable of
  * `[workerId, worker]` pairs (an array of entries, a generator). Worker ids are unique; in an
- * iterable that repeats one, the first entry counts and the repeat is rejected.
+ * iterable that repeats one, the first entry counts and the repeat is rejected. Ids are not
+ * otherwise checked (they label nothing; `transitions$` carries them as strings): the worker
+ * record alone decides whether an entry counts.
  */
 export type SnapshotInput = WorkerSnapshot | Iterable<readonly [string, ActiveWorker]>;
 

@@ -60,8 +60,6 @@ describe('bad snapshots are reported and the pipeline keeps ticking', () => {
       ['bundle', { ...worker(), bundleId: 7 }],
       ['null', null],
       ['sym', Symbol('w')],
-      [42, idle()],
-      ['', idle()],
       [
         'getter',
         Object.defineProperty({ ...worker() }, 'sessions', {
@@ -88,8 +86,6 @@ describe('bad snapshots are reported and the pipeline keeps ticking', () => {
       ['snapshot', 'bundleId', 'snapshot entry "bundle": bundleId must be a string or absent, got number 7'],
       ['snapshot', 'worker', 'snapshot entry "null": worker must be an object, got null'],
       ['snapshot', 'worker', 'snapshot entry "sym": worker must be an object, got symbol w'],
-      ['snapshot', 'workerId', 'snapshot: worker id must be a non-empty string, got number 42'],
-      ['snapshot', 'workerId', 'snapshot: worker id must be a non-empty string, got ""'],
       ['snapshot', 'worker', 'snapshot entry "getter": reading the worker threw: boom'],
     ]);
     tracker.feed(snapshotOf(0, 0, 1));

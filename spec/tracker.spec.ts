@@ -234,7 +234,7 @@ describe('WorkerStateTracker: snapshot sources', () => {
 });
 
 describe('WorkerStateTracker: transitions$', () => {
-  it('reports appear, change and leave between sampled snapshots', () => {
+  it('reports appear, change and leave between sampled snapshots (changes in walk order, then departures)', () => {
     newScheduler().run(({ hot, expectObservable }) => {
       const ticks = hot('-t--t--t--t');
       const snaps = hot('a--b--c--d-', {
@@ -251,10 +251,31 @@ describe('WorkerStateTracker: transitions$', () => {
         a: t('w1', 'x', null, 'idle'),
         b: t('w1', 'x', 'idle', 'busy'),
         c: t('w2', 'y', null, 'idle'),
-        d: t('w1', 'x', 'busy', null),
-        e: t('w2', 'y', 'idle', 'draining'),
+        d: t('w2', 'y', 'idle', 'draining'),
+        e: t('w1', 'x', 'busy', null),
       });
     });
+  });
+
+  it('diffs by worker id when the snapshot changes shape or order', () => {
+    const ticks = new Subject<void>();
+    const { tracker } = track({ tick: ticks });
+    const seen: WorkerTransition[] = [];
+    tracker.transitions$.subscribe((t) => seen.push(t));
+    tracker.feed(snapshot({ a: idle(), b: busy(), c: idle(), d: draining() }));
+    ticks.next();
+    seen.length = 0;
+    // Reordered, one removed from the middle, one added, one changed.
+    tracker.feed(snapshot({ d: draining(), e: busy(), a: busy(), c: idle() }));
+    ticks.next();
+    expect(seen).toEqual([
+      { workerId: 'e', appId: 'app', from: null, to: 'busy' },
+      { workerId: 'a', appId: 'app', from: 'idle', to: 'busy' },
+      { workerId: 'b', appId: 'app', from: 'busy', to: null },
+    ]);
+    seen.length = 0;
+    ticks.next();
+    expect(seen).toEqual([]);
   });
 
   it('treats an entry that turns invalid as gone, and a first subscriber as starting from empty', () => {

@@ -1,0 +1,96 @@
+/**
+ * A tiny benchmark harness: runs "ours" and "the floor" alternately in one process, several
+ * rounds, and reports per-operation times and the median of the per-round ratios. Ratios
+ * measured side by side in one run are what we compare on shared, noisy machines; absolute
+ * times are printed for context only.
+ */
+
+/** One measured pair of implementations of the same work. */
+export interface Comparison {
+  readonly name: string;
+  /** Work units per call of `ours` / `floor` (e.g. workers walked, events recorded). */
+  readonly unitsPerCall: number;
+  /** The unit, for the report ("worker", "event", "scrape"). */
+  readonly unit: string;
+  readonly ours: () => void;
+  readonly floor: () => void;
+  /** Calls per round (default: enough for about 100 ms of `floor`). */
+  readonly callsPerRound?: number;
+  /** The goal for the median ratio, for the report. */
+  readonly goal?: number;
+}
+
+/** The result of one comparison. */
+export interface ComparisonResult {
+  readonly name: string;
+  readonly unit: string;
+  readonly oursNsPerUnit: number;
+  readonly floorNsPerUnit: number;
+  readonly medianRatio: number;
+  readonly ratios: readonly number[];
+  readonly goal: number | undefined;
+  readonly met: boolean | undefined;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function timeCalls(fn: () => void, calls: number): number {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < calls; i += 1) fn();
+  return Number(process.hrtime.bigint() - start);
+}
+
+/** Runs `c` for `rounds` rounds (after a warm-up) and returns the medians. */
+export function compare(c: Comparison, rounds = 7): ComparisonResult {
+  // Warm up both so the JIT has optimized them before anything is timed.
+  let calls = c.callsPerRound ?? 0;
+  if (calls === 0) {
+    calls = 1;
+    while (timeCalls(c.floor, calls) < 20e6 && calls < 1e7) calls *= 2;
+    calls *= 5;
+  }
+  timeCalls(c.ours, Math.max(1, Math.floor(calls / 2)));
+  timeCalls(c.floor, Math.max(1, Math.floor(calls / 2)));
+  const ratios: number[] = [];
+  const ours: number[] = [];
+  const floor: number[] = [];
+  for (let r = 0; r < rounds; r += 1) {
+    // Alternate the order so neither side always runs on a warmer cache.
+    const a = r % 2 === 0 ? timeCalls(c.ours, calls) : 0;
+    const f = timeCalls(c.floor, calls);
+    const o = r % 2 === 0 ? a : timeCalls(c.ours, calls);
+    ours.push(o / (calls * c.unitsPerCall));
+    floor.push(f / (calls * c.unitsPerCall));
+    ratios.push(o / f);
+  }
+  const medianRatio = median(ratios);
+  return {
+    name: c.name,
+    unit: c.unit,
+    oursNsPerUnit: median(ours),
+    floorNsPerUnit: median(floor),
+    medianRatio,
+    ratios,
+    goal: c.goal,
+    met: c.goal === undefined ? undefined : medianRatio <= c.goal,
+  };
+}
+
+/** Formats results as an aligned table. */
+export function table(results: readonly ComparisonResult[]): string {
+  const rows = results.map((r) => [
+    r.name,
+    `${r.oursNsPerUnit.toFixed(r.oursNsPerUnit < 10 ? 2 : 1)} ns/${r.unit}`,
+    `${r.floorNsPerUnit.toFixed(r.floorNsPerUnit < 10 ? 2 : 1)} ns/${r.unit}`,
+    `${r.medianRatio.toFixed(2)}x`,
+    r.goal === undefined ? '' : `<= ${r.goal}x ${r.met ? 'met' : 'NOT MET'}`,
+  ]);
+  const header = ['case', 'ours', 'floor', 'median ratio', 'goal'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
+  const line = (cells: readonly string[]): string => cells.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}

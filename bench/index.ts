@@ -1,0 +1,39 @@
+/**
+ * `npm run bench` (add `-- --json` for machine-readable output): ours against the floor, in one
+ * process, as medians of several rounds. See README "Performance" for the figures and goals.
+ */
+import os from 'node:os';
+import { compare, table, type ComparisonResult } from './harness';
+import { eventComparison } from './events';
+import { reconcileComparisons } from './reconcile';
+
+function main(): void {
+  const json = process.argv.includes('--json');
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+  const results: ComparisonResult[] = [];
+  const run = (name: string, make: () => { comparison: Parameters<typeof compare>[0]; stop: () => void }): void => {
+    if (only !== undefined && !name.includes(only)) return;
+    const { comparison, stop } = make();
+    try {
+      results.push(compare(comparison));
+    } finally {
+      stop();
+    }
+    if (!json) console.error(`done: ${comparison.name}`);
+  };
+  for (const n of [1_000, 100_000, 1_000_000]) {
+    run('reconcile', () => reconcileComparisons(n, false));
+    run('reconcile', () => reconcileComparisons(n, true));
+  }
+  run('events', eventComparison);
+
+  const machine = `${os.cpus()[0]?.model ?? 'unknown cpu'} x${os.cpus().length}, node ${process.version}`;
+  if (json) {
+    console.log(JSON.stringify({ machine, results }, null, 2));
+  } else {
+    console.log(`machine: ${machine}\n`);
+    console.log(table(results));
+  }
+}
+
+main();

@@ -1,0 +1,82 @@
+/**
+ * Reconcile: one tick of the tracker on a snapshot of N workers, against a hand-written loop
+ * that counts the same snapshot and sets the same gauges with plain prom-client (the floor).
+ */
+import { Gauge, Registry } from 'prom-client';
+import { Subject } from 'rxjs';
+import { WorkerStateTracker, newMetrics, type ActiveWorker } from '../lib';
+import type { Comparison } from './harness';
+
+/** A snapshot of `n` workers: a third busy, a third idle, a third draining. */
+export function workers(n: number): Map<string, ActiveWorker> {
+  const map = new Map<string, ActiveWorker>();
+  const started = new Date();
+  for (let i = 0; i < n; i += 1) {
+    map.set(`w${i}`, {
+      appId: `app-${i % 50}`,
+      draining: i % 3 === 2,
+      startedAt: started,
+      sessions: i % 3 === 0 ? 1 + (i % 5) : 0,
+      idleSince: i % 3 === 1 ? started : null,
+    });
+  }
+  return map;
+}
+
+/** The floor: count and set the gauges by hand with plain prom-client. */
+function floorTick(snapshot: Map<string, ActiveWorker>, byState: Gauge<'state'>, active: Gauge, sessionsGauge: Gauge): void {
+  let busy = 0;
+  let idle = 0;
+  let draining = 0;
+  let sessions = 0;
+  for (const w of snapshot.values()) {
+    if (w.draining) draining += 1;
+    else if (w.sessions > 0) busy += 1;
+    else idle += 1;
+    sessions += w.sessions;
+  }
+  byState.labels('busy').set(busy);
+  byState.labels('idle').set(idle);
+  byState.labels('draining').set(draining);
+  active.set(busy + idle + draining);
+  sessionsGauge.set(sessions);
+}
+
+export function reconcileComparisons(n: number, withTransitions: boolean): { comparison: Comparison; stop: () => void } {
+  const snapshot = workers(n);
+  const ticks = new Subject<void>();
+  const tracker = new WorkerStateTracker({ metrics: newMetrics(new Registry()), tick: ticks });
+  tracker.feed(snapshot);
+  let transitions = 0;
+  const sub = withTransitions ? tracker.transitions$.subscribe(() => (transitions += 1)) : undefined;
+
+  const floorRegistry = new Registry();
+  const byState = new Gauge({ name: 'floor_workers', help: 'h', labelNames: ['state'], registers: [floorRegistry] });
+  const active = new Gauge({ name: 'floor_active', help: 'h', registers: [floorRegistry] });
+  const sessionsGauge = new Gauge({ name: 'floor_sessions', help: 'h', registers: [floorRegistry] });
+
+  // Flip one worker per tick so the transitions path does real (but bounded) work.
+  let flip = 0;
+  const some = snapshot.get('w0') as ActiveWorker;
+  return {
+    comparison: {
+      name: `reconcile ${n.toLocaleString('en')} workers${withTransitions ? ' + transitions$' : ''}`,
+      unit: 'worker',
+      unitsPerCall: n,
+      ours: () => {
+        some.draining = (flip += 1) % 2 === 0;
+        ticks.next();
+      },
+      floor: () => {
+        some.draining = (flip += 1) % 2 === 0;
+        floorTick(snapshot, byState, active, sessionsGauge);
+      },
+      callsPerRound: Math.max(3, Math.round(2e6 / n)),
+      goal: n >= 100_000 ? (withTransitions ? 4 : 1.5) : undefined,
+    },
+    stop: () => {
+      sub?.unsubscribe();
+      tracker.stop();
+    },
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * Property-based tests (fast-check): for any input, nothing throws, counts are consistent, and
+ * exactly the invalid inputs are reported.
+ */
+import fc from 'fast-check';
+import { Registry } from 'prom-client';
+import { NEVER, Subject } from 'rxjs';
+import {
+  STOP_REASONS,
+  WorkerStateTracker,
+  deriveStateCounts,
+  invalidWorkerReason,
+  newMetrics,
+  parseEvent,
+  workerState,
+  type ActiveWorker,
+  type SnapshotInput,
+  type TelemetryError,
+  type TelemetryEvent,
+  type WorkerState,
+  type WorkerTransition,
+} from '../lib';
+
+const validWorker: fc.Arbitrary<ActiveWorker> = fc.record(
+  {
+    appId: fc.string({ minLength: 1, maxLength: 8 }),
+    bundleId: fc.string({ maxLength: 4 }),
+    draining: fc.boolean(),
+    idleSince: fc.option(fc.date({ noInvalidDate: true }), { nil: null }),
+    startedAt: fc.date({ noInvalidDate: true }),
+    sessions: fc.nat(50),
+  },
+  { requiredKeys: ['appId', 'draining', 'startedAt', 'sessions'] },
+);
+
+/** Anything at all: valid workers, near misses, and hostile values. */
+const anyWorker: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 4, arbitrary: validWorker },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(
+        validWorker,
+        fc.constantFrom('appId', 'draining', 'sessions', 'startedAt', 'idleSince', 'bundleId'),
+        fc.oneof(
+          fc.anything(),
+          fc.constantFrom(Number.NaN, Infinity, -Infinity, -1, 1.5, '', null, new Date('x'), Symbol('s')),
+        ),
+      )
+      .map(([w, key, value]) => ({ ...w, [key]: value })),
+  },
+  { weight: 1, arbitrary: fc.anything() },
+  {
+    weight: 1,
+    arbitrary: validWorker.map((w) =>
+      Object.defineProperty({ ...w }, 'sessions', {
+        enumerable: true,
+        get() {
+          throw new Error('getter');
+        },
+      }),
+    ),
+  },
+);
+
+describe('deriveStateCounts, for any snapshot', () => {
+  it('never throws; counts are non-negative integers summing to the number of valid workers', () => {
+    fc.assert(
+      fc.property(fc.array(anyWorker, { maxLength: 40 }), (workers) => {
+        const map = new Map(workers.map((w, i) => [`w${i}`, w]));
+        const counts = deriveStateCounts(map as unknown as SnapshotInput);
+        const valid = workers.filter((w) => invalidWorkerReason(w) === undefined) as ActiveWorker[];
+        for (const v of Object.values(counts)) expect(Number.isInteger(v) && v >= 0).toBe(true);
+        expect(counts.busy + counts.idle + counts.draining).toBe(valid.length);
+        expect(counts.workers).toBe(valid.length);
+        expect(counts.sessions).toBe(valid.reduce((s, w) => s + w.sessions, 0));
+        const byState = (state: WorkerState): number => valid.filter((w) => workerState(w) === state).length;
+        expect([counts.busy, counts.idle, counts.draining]).toEqual([byState('busy'), byState('idle'), byState('draining')]);
+        // The same entries as an array of pairs count the same.
+        expect(deriveStateCounts([...map] as unknown as SnapshotInput)).toEqual(counts);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never throws on values that are not snapshots at all', () => {
+    fc.assert(
+      fc.property(fc.anything(), (value) => {
+        expect(() => deriveStateCounts(value as SnapshotInput)).not.toThrow();
+      }),
+    );
+  });
+});
+
+describe('the tracker, for any snapshot', () => {
+  it('reports exactly the invalid entries, and sets the gauges from the valid ones', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(anyWorker, { maxLength: 30 }), async (workers) => {
+        const registry = new Registry();
+        const ticks = new Subject<void>();
+        const tracker = new WorkerStateTracker({ metrics: newMetrics(registry), tick: ticks });
+        const errors: TelemetryError[] = [];
+        tracker.errors$.subscribe((e) => errors.push(e));
+        const map = new Map(workers.map((w, i) => [`w${i}`, w]));
+        expect(() => tracker.feed(map as unknown as SnapshotInput)).not.toThrow();
+        ticks.next();
+        tracker.stop();
+        const invalidIds = workers.flatMap((w, i) => (invalidWorkerReason(w) === undefined ? [] : [`"w${i}"`]));
+        expect(errors.map((e) => /^snapshot entry ("w\d+")/.exec(e.message)?.[1])).toEqual(invalidIds);
+        const expected = deriveStateCounts(map as unknown as SnapshotInput);
+        const text = await registry.metrics();
+        expect(text).toContain(`blockyard_workers{state="busy"} ${expected.busy}\n`);
+        expect(text).toContain(`blockyard_workers{state="idle"} ${expected.idle}\n`);
+        expect(text).toContain(`blockyard_workers{state="draining"} ${expected.draining}\n`);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('emits transitions that, applied in order, rebuild each snapshot\'s states', () => {
+    const step = fc.array(fc.tuple(fc.integer({ min: 0, max: 15 }), validWorker), { maxLength: 16 });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 8 }), (steps) => {
+        const ticks = new Subject<void>();
+        const tracker = new WorkerStateTracker({ metrics: newMetrics(new Registry()), tick: ticks });
+        const states = new Map<string, WorkerState>();
+        tracker.transitions$.subscribe((t: WorkerTransition) => {
+          expect(t.from).toBe(states.get(t.workerId) ?? null);
+          if (t.to === null) states.delete(t.workerId);
+          else states.set(t.workerId, t.to);
+        });
+        for (const entries of steps) {
+          const snapshot = new Map(entries.map(([id, w]) => [`w${id}`, w]));
+          tracker.feed(snapshot);
+          ticks.next();
+          const expected = new Map([...snapshot].map(([id, w]) => [id, workerState(w)]));
+          expect(new Map([...states].sort())).toEqual(new Map([...expected].sort()));
+        }
+        tracker.stop();
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+/** What parseEvent should accept: an oracle written from the spec, independently. */
+function isValidEvent(e: unknown): boolean {
+  if (e === null || typeof e !== 'object') return false;
+  const o = e as Record<string, unknown>;
+  const duration = (v: unknown): boolean => v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= 0);
+  const app = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
+  switch (o.type) {
+    case 'worker_spawned':
+      return duration(o.coldStartSeconds) && o.trace === undefined;
+    case 'worker_stopped':
+      return (STOP_REASONS as readonly unknown[]).includes(o.reason);
+    case 'session_opened':
+    case 'session_closed':
+    case 'bundle_uploaded':
+    case 'audit_entry_dropped':
+      return true;
+    case 'bundle_restored':
+      return typeof o.ok === 'boolean' && duration(o.seconds);
+    case 'proxy_request':
+      return (o.app === undefined || app(o.app)) && Number.isSafeInteger(o.status) && duration(o.seconds) && o.trace === undefined;
+    case 'health_check_failed':
+      return app(o.app);
+    default:
+      return false;
+  }
+}
+
+const anyEvent: fc.Arbitrary<unknown> = fc.oneof(
+  fc.record(
+    {
+      type: fc.constantFrom(
+        'worker_spawned',
+        'worker_stopped',
+        'session_opened',
+        'session_closed',
+        'bundle_uploaded',
+        'bundle_restored',
+        'proxy_request',
+        'health_check_failed',
+        'audit_entry_dropped',
+        'nope',
+      ),
+      coldStartSeconds: fc.oneof(fc.double(), fc.nat(100)),
+      reason: fc.oneof(fc.constantFrom(...STOP_REASONS), fc.string()),
+      ok: fc.oneof(fc.boolean(), fc.anything()),
+      seconds: fc.oneof(fc.double(), fc.nat(100), fc.constant(undefined)),
+      app: fc.oneof(fc.string({ maxLength: 6 }), fc.anything()),
+      status: fc.oneof(fc.integer({ min: -100, max: 1000 }), fc.double(), fc.anything()),
+    },
+    { requiredKeys: ['type'] },
+  ),
+  fc.anything(),
+);
+
+describe('event validation, for any input', () => {
+  it('parseEvent never throws and accepts exactly what the spec allows', () => {
+    fc.assert(
+      fc.property(anyEvent, (event) => {
+        const parsed = parseEvent(event);
+        expect(parsed.ok).toBe(isValidEvent(event));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('record() never throws, reports exactly the invalid events, and counts exactly the valid ones', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(anyEvent, { maxLength: 50 }), async (events) => {
+        const registry = new Registry();
+        const tracker = new WorkerStateTracker({ metrics: newMetrics(registry), tick: NEVER });
+        const errors: TelemetryError[] = [];
+        const accepted: TelemetryEvent[] = [];
+        tracker.errors$.subscribe((e) => errors.push(e));
+        tracker.events$.subscribe((e) => accepted.push(e));
+        for (const e of events) expect(() => tracker.record(e as TelemetryEvent)).not.toThrow();
+        const valid = events.filter(isValidEvent) as TelemetryEvent[];
+        expect(errors.filter((e) => e.origin === 'event')).toHaveLength(events.length - valid.length);
+        expect(accepted.map((e) => e.type)).toEqual(valid.map((e) => e.type));
+        const requests = valid.filter((e) => e.type === 'proxy_request').length;
+        const json = await registry.getMetricsAsJSON();
+        const total = json
+          .find((m) => m.name === 'blockyard_proxy_requests_total')
+          ?.values.reduce((s, v) => s + v.value, 0);
+        expect(total ?? 0).toBe(requests);
+        tracker.stop();
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
