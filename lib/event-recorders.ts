@@ -16,6 +16,7 @@ import { Subject, type Subscription } from 'rxjs';
 import type { BoundedAppLabels } from './app-labels';
 import { TelemetryError, messageOf } from './errors';
 import type { TelemetryEvent, TelemetryEventType } from './events';
+import { observeWithExemplar } from './exemplars';
 import { AppUnknown, ReasonCrashed, ReasonGraceful, ReasonIdleTimeout, statusClassIndex } from './labels';
 import type { Metrics } from './metrics';
 import { ProxyRequestCounts } from './proxy-request-counts';
@@ -67,7 +68,7 @@ export class EventRecorders {
     this.on('worker_spawned', (e) => {
       m.workersSpawned.inc();
       m.workersActive.inc();
-      if (e.coldStartSeconds !== undefined) m.coldStartDuration.observe(e.coldStartSeconds);
+      if (e.coldStartSeconds !== undefined) observeWithExemplar(m.coldStartDuration, e.coldStartSeconds, e.trace);
     });
     this.on('worker_stopped', (e) => {
       stopped[e.reason].inc();
@@ -87,7 +88,7 @@ export class EventRecorders {
     this.on('proxy_request', (e) => {
       const app = e.app === undefined ? AppUnknown : this.apps.resolve(e.app);
       this.proxyCounts.add(app, statusClassIndex(e.status));
-      if (e.seconds !== undefined) m.proxyRequestDuration.observe(e.seconds);
+      if (e.seconds !== undefined) observeWithExemplar(m.proxyRequestDuration, e.seconds, e.trace);
     });
     this.on('health_check_failed', (e) => {
       m.healthChecksFailed.inc({ app: this.apps.resolve(e.app) });

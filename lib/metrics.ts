@@ -6,7 +6,8 @@
  *
  * @packageDocumentation
  */
-import { Counter, Gauge, Histogram, Registry, register as defaultRegistry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, register as defaultRegistry, type RegistryContentType } from 'prom-client';
+import { acceptPlainObserve, exemplarConfig } from './exemplars';
 import { WORKER_STATES } from './labels';
 import { describe } from './describe';
 import { runScrapeHooks } from './scrape-hooks';
@@ -97,7 +98,7 @@ export const METRIC_NAMES: readonly string[] = Object.freeze([
  * Throws (at construction, never later) when `registry` is not a prom-client Registry or
  * already holds a collector of the same name.
  */
-export function newMetrics(registry: Registry = defaultRegistry): Metrics {
+export function newMetrics(registry: Registry<RegistryContentType> = defaultRegistry): Metrics {
   if (
     registry === null ||
     typeof registry !== 'object' ||
@@ -115,11 +116,11 @@ export function newMetrics(registry: Registry = defaultRegistry): Metrics {
         'call newMetrics once per registry (tests: pass a fresh Registry each time)',
     );
   }
-  const registers = [registry];
+  const registers = [registry as Registry];
   const collect = runScrapeHooks;
   try {
     const metrics: Metrics = {
-      registry,
+      registry: registry as Registry,
       workersActive: new Gauge({
         name: 'blockyard_workers_active',
         help: 'Number of workers currently running.',
@@ -196,6 +197,7 @@ export function newMetrics(registry: Registry = defaultRegistry): Metrics {
         buckets: [...COLD_START_BUCKETS],
         registers,
         collect,
+        ...exemplarConfig(registry),
       }),
       proxyRequestDuration: new Histogram({
         name: 'blockyard_proxy_request_seconds',
@@ -203,6 +205,7 @@ export function newMetrics(registry: Registry = defaultRegistry): Metrics {
         buckets: [...PROXY_REQUEST_BUCKETS],
         registers,
         collect,
+        ...exemplarConfig(registry),
       }),
       buildDuration: new Histogram({
         name: 'blockyard_build_seconds',
@@ -213,6 +216,7 @@ export function newMetrics(registry: Registry = defaultRegistry): Metrics {
       }),
     };
     for (const state of WORKER_STATES) metrics.workersByState.labels(state).set(0);
+    acceptPlainObserve(metrics.coldStartDuration, metrics.proxyRequestDuration); // exemplars.ts
     return metrics;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);

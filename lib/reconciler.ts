@@ -138,7 +138,7 @@ export class SnapshotReconciler {
     let idle = 0;
     let draining = 0;
     let sessions = 0;
-    for (const worker of Map.prototype.values.call(map) as IterableIterator<unknown>) {
+    for (const worker of map.values()) {
       if (worker === null || typeof worker !== 'object') return false;
       const w = worker as Record<string, unknown>;
       let isDraining: unknown;

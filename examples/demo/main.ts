@@ -1,0 +1,208 @@
+/**
+ * `npm start`: a simulated worker orchestrator that uses blockyard-telemetry the way a real
+ * server does.
+ *
+ * The wiring, in the order a real orchestrator would do it:
+ * 1. `newMetrics(new Registry())`: the contract's collectors on a registry of our own;
+ * 2. a `WorkerStateTracker` reconciling every `--tick` ms, fed the worker table after each
+ *    simulation step, with every event `record()`ed as it happens;
+ * 3. `serveMetrics()` on 127.0.0.1: `/metrics` for Prometheus, and through its `fallback` the
+ *    live page (`/`) and its event stream (`/events`), driven by `counts$` and `transitions$`;
+ * 4. one line per tick from `counts$`, and every report of `errors$` (none in a normal run);
+ * 5. on SIGINT / SIGTERM (or after `--duration`): stop the simulation, `tracker.stop()`, end
+ *    the event streams, close the server, and let the process exit 0 with nothing left open.
+ *
+ * Run `npm start -- --help` for the flags.
+ *
+ * @packageDocumentation
+ */
+import { Registry } from 'prom-client';
+import type { Subscription } from 'rxjs';
+import { WorkerStateTracker, newMetrics, serveMetrics, type MetricsServer } from '../../lib';
+import { USAGE, parseFlags, type DemoFlags } from './flags';
+import { LivePage } from './page';
+import { OrchestratorSimulator, addSummary, emptySummary } from './simulator';
+import { formatTickLine } from './tick-line';
+
+/** Where the demo writes: its lines and its problems. */
+export interface DemoOutput {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+/** A running demo. */
+export interface RunningDemo {
+  /** The base URL (the live page), e.g. `http://127.0.0.1:9464/`. */
+  readonly url: string;
+  /** The scrape URL. */
+  readonly metricsUrl: string;
+  /** Stops everything; resolves once the server is closed. Idempotent. */
+  stop(): Promise<void>;
+  /** Reports the tracker made (0 in a normal run). */
+  readonly trackerErrors: () => number;
+}
+
+/** Starts the simulation, the tracker and the server; resolves once the server listens. */
+export async function startDemo(flags: DemoFlags, output: DemoOutput): Promise<RunningDemo> {
+  const metrics = newMetrics(new Registry());
+  const tracker = new WorkerStateTracker({ metrics, tick: flags.tickMs });
+  const subscriptions: Subscription[] = [];
+
+  let trackerErrors = 0;
+  subscriptions.push(
+    tracker.errors$.subscribe((error) => {
+      trackerErrors += 1;
+      output.err(`tracker error (${error.origin}${error.field === undefined ? '' : `, ${error.field}`}): ${error.message}`);
+    }),
+  );
+
+  const simulator = new OrchestratorSimulator({
+    seed: flags.seed,
+    apps: flags.apps,
+    stepMs: flags.tickMs,
+    record: (event) => tracker.record(event),
+  });
+
+  // What happened since the last line; each line from counts$ prints and resets it.
+  let sinceLastLine = emptySummary();
+  let ticks = 0;
+  subscriptions.push(
+    tracker.counts$.subscribe((counts) => {
+      ticks += 1;
+      output.out(formatTickLine(new Date(), ticks, counts, sinceLastLine));
+      sinceLastLine = emptySummary();
+    }),
+  );
+
+  const page = new LivePage({
+    counts$: tracker.counts$,
+    transitions$: tracker.transitions$,
+    info: { apps: flags.apps, seed: flags.seed, tickMs: flags.tickMs },
+  });
+
+  const step = (): void => {
+    addSummary(sinceLastLine, simulator.advance());
+    // The same Map each time, its records mutated in place, as a real worker table is.
+    tracker.feed(simulator.workers);
+  };
+
+  let served: MetricsServer;
+  try {
+    served = await serveMetrics({
+      registry: metrics.registry,
+      host: '127.0.0.1',
+      port: flags.port,
+      fallback: page.handle,
+    });
+  } catch (err) {
+    page.close();
+    tracker.stop();
+    for (const s of subscriptions) s.unsubscribe();
+    throw err;
+  }
+
+  step();
+  const timer = setInterval(step, flags.tickMs);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      clearInterval(timer);
+      tracker.stop(); // completes counts$: the page ends its event streams
+      page.close();
+      for (const s of subscriptions) s.unsubscribe();
+      await served.close();
+    })();
+    return stopping;
+  };
+
+  const base = served.url.replace(/\/metrics$/, '/');
+  return { url: base, metricsUrl: new URL('metrics', base).href, stop, trackerErrors: () => trackerErrors };
+}
+
+/** Runs the demo as a program: flags, start, signals, stop. Resolves to the exit code. */
+export async function main(argv: readonly string[], output: DemoOutput): Promise<number> {
+  const parsed = parseFlags(argv);
+  if (parsed.kind === 'help') {
+    output.out(USAGE.trimEnd());
+    return 0;
+  }
+  if (parsed.kind === 'error') {
+    output.err(`demo: ${parsed.message}\nRun with --help for the flags.`);
+    return 2;
+  }
+  const flags = parsed.flags;
+  let demo: RunningDemo;
+  try {
+    demo = await startDemo(flags, output);
+  } catch (err) {
+    // serveMetrics keeps the listen error as its cause.
+    const cause = err instanceof Error ? err.cause : undefined;
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? (err as NodeJS.ErrnoException).code;
+    const hint = code === 'EADDRINUSE' ? ` (port ${flags.port} is taken; try --port 0 for a free one)` : '';
+    output.err(`demo: cannot start: ${err instanceof Error ? err.message : String(err)}${hint}`);
+    return 1;
+  }
+  output.out(
+    `blockyard-telemetry demo: ${flags.apps} apps, seed ${flags.seed}, one tick every ${flags.tickMs} ms\n` +
+      `  live page  ${demo.url}\n` +
+      `  metrics    ${demo.metricsUrl}\n` +
+      (flags.durationSeconds > 0 ? `Stops after ${flags.durationSeconds} s; ` : '') +
+      'Ctrl-C to stop.',
+  );
+
+  const waiting = waitForStop(flags.durationSeconds);
+  const why = await waiting.reason;
+  waiting.dispose();
+  // A second Ctrl-C while stopping means "now".
+  const force = (): void => process.exit(130);
+  process.once('SIGINT', force);
+  await demo.stop();
+  process.off('SIGINT', force);
+  output.out(`stopped (${why}); ${demo.trackerErrors()} tracker errors`);
+  return 0;
+}
+
+/**
+ * Resolves with why the demo should stop: SIGINT, SIGTERM, or the end of `--duration`.
+ * `dispose()` removes the listeners and the timer.
+ */
+function waitForStop(durationSeconds: number): { reason: Promise<string>; dispose(): void } {
+  let dispose = (): void => {};
+  const reason = new Promise<string>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => resolve(signal);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const timeout =
+      durationSeconds > 0 ? setTimeout(() => resolve(`--duration ${durationSeconds}`), durationSeconds * 1000) : undefined;
+    dispose = (): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      if (timeout !== undefined) clearTimeout(timeout);
+    };
+  });
+  return { reason, dispose };
+}
+
+if (require.main === module) {
+  const output: DemoOutput = {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  };
+  main(process.argv.slice(2), output).then(
+    (code) => {
+      process.exitCode = code;
+      if (code !== 0) return;
+      // Everything is closed, so the process exits on its own. If something were left open it
+      // would not: say what, and exit non-zero instead of hanging.
+      setTimeout(() => {
+        process.stderr.write(`demo: still open after stop: ${process.getActiveResourcesInfo().join(', ')}\n`);
+        process.exit(1);
+      }, 5000).unref();
+    },
+    (err: unknown) => {
+      process.stderr.write(`demo: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

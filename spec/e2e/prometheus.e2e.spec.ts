@@ -1,0 +1,178 @@
+/**
+ * The exposition against the real programs (Debian's `prometheus` package, installed by
+ * .ci/run): `promtool check metrics` lints the 0.0.4 text of a plain and of an OpenMetrics
+ * registry, every collector holding values; a real Prometheus, started here on free ports
+ * with a temporary data directory, scrapes a served registry every second (negotiating
+ * OpenMetrics, behind a bearer token) and answers PromQL with the values fed to the tracker,
+ * then with the new ones after the snapshot changes.
+ */
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { Registry, type OpenMetricsContentType } from 'prom-client';
+import { Subject } from 'rxjs';
+import { CONTENT_TYPES, WorkerStateTracker, newMetrics, serveMetrics, type MetricsServer } from '../../lib';
+import { fillMetrics } from '../helpers/fill-metrics';
+import { httpRequest } from '../helpers/http-client';
+import { startPrometheus, tempDir, type PrometheusServer } from '../helpers/prometheus-server';
+import { waitUntil } from '../helpers/wait-until';
+import { snapshotOf } from '../helpers/workers';
+
+const TRACE = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
+
+function openMetricsRegistry(): Registry {
+  const registry = new Registry<OpenMetricsContentType>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  return registry as unknown as Registry;
+}
+
+/** Runs `command` with `input` on stdin (promtool reads metrics only there); resolves with its exit code and output. */
+function run(command: string, args: string[], input: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+    child.stdin.end(input);
+  });
+}
+
+describe('promtool check metrics', () => {
+  it.each([
+    ['a plain registry', () => new Registry(), false],
+    ['an OpenMetrics registry', openMetricsRegistry, true],
+  ])('finds no problem in the 0.0.4 exposition of %s, every collector holding values', async (_what, make, exemplars) => {
+    const registry = make();
+    const metrics = newMetrics(registry);
+    fillMetrics(metrics);
+    // Events with a trace: on an OpenMetrics registry they leave exemplars, which 0.0.4 must not show.
+    const tracker = new WorkerStateTracker({ metrics, tick: new Subject<void>() });
+    tracker.record({ type: 'proxy_request', app: 'sales', status: 200, seconds: 0.2, trace: TRACE });
+    tracker.record({ type: 'worker_spawned', coldStartSeconds: 2.5, trace: TRACE });
+    tracker.stop();
+    const served = await serveMetrics({ registry, port: 0, selfMetrics: true });
+    try {
+      const openMetrics = await httpRequest(served.url, { headers: { Accept: 'application/openmetrics-text' } });
+      expect(openMetrics.status).toBe(200);
+      expect(openMetrics.text.includes(TRACE.traceId)).toBe(exemplars);
+      const text = await httpRequest(served.url);
+      expect(text.headers['content-type']).toBe(CONTENT_TYPES.prometheus);
+      expect(text.text).not.toContain('trace_id');
+      expect(text.text).toContain('# TYPE blockyard_workers_spawned_total counter\nblockyard_workers_spawned_total 7\n');
+      const { code, output } = await run('promtool', ['check', 'metrics'], text.text);
+      expect(output).toBe('');
+      expect(code).toBe(0);
+    } finally {
+      await served.close();
+    }
+  });
+});
+
+describe('a real Prometheus scraping a served registry', () => {
+  const token = 'e2e-scrape-token';
+  const registry = new Registry();
+  const metrics = newMetrics(registry);
+  const tick$ = new Subject<void>();
+  const tracker = new WorkerStateTracker({ metrics, tick: tick$ });
+  const answered: string[] = [];
+  let served: MetricsServer;
+  let dir: { path: string; remove(): Promise<void> } | undefined;
+  let prometheus: PrometheusServer | undefined;
+
+  /** The single value of an instant PromQL query, or undefined while there is none. */
+  async function query(promql: string): Promise<number | undefined> {
+    const result = await (prometheus as PrometheusServer).query(promql);
+    return result.length === 1 ? Number((result[0] as { value: [number, string] }).value[1]) : undefined;
+  }
+
+  /** Polls Prometheus until `promql` answers `expected` (a fixed sleep would be flaky). */
+  async function expectQuery(promql: string, expected: number): Promise<void> {
+    let last: number | undefined;
+    await waitUntil(
+      `${promql} == ${expected}`,
+      async () => {
+        last = await query(promql);
+        return last !== undefined && Math.abs(last - expected) < 1e-9 ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last answer ${String(last)}; prometheus log:\n${prometheus?.log() ?? ''}`);
+    });
+  }
+
+  beforeAll(async () => {
+    tracker.feed(snapshotOf(3, 2, 1));
+    for (let i = 0; i < 4; i += 1) tracker.record({ type: 'worker_spawned', coldStartSeconds: 1.5 });
+    for (let i = 0; i < 5; i += 1) tracker.record({ type: 'proxy_request', app: 'sales', status: 200, seconds: 0.05 });
+    tick$.next();
+
+    served = await serveMetrics({ registry, port: 0, token });
+    // Which format each scrape got (the server's own request listener runs first).
+    served.server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+      res.once('finish', () => answered.push(String(res.getHeader('content-type'))));
+    });
+
+    dir = await tempDir('blockyard-prometheus-');
+    const { port: target } = new URL(served.url);
+    const config = path.join(dir.path, 'prometheus.yml');
+    await writeFile(
+      config,
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        '  scrape_timeout: 1s',
+        '  evaluation_interval: 1s',
+        'scrape_configs:',
+        '  - job_name: blockyard',
+        '    metrics_path: /metrics',
+        '    authorization:',
+        '      type: Bearer',
+        `      credentials: ${token}`,
+        '    static_configs:',
+        `      - targets: ['127.0.0.1:${target}']`,
+        '',
+      ].join('\n'),
+    );
+    prometheus = await startPrometheus(config, path.join(dir.path, 'data'));
+  }, 60_000);
+
+  afterAll(async () => {
+    await prometheus?.stop();
+    tracker.stop();
+    await served?.close();
+    await dir?.remove();
+  }, 30_000);
+
+  it('answers PromQL with the fed values: every state, a counter and a histogram quantile', async () => {
+    await expectQuery('blockyard_workers{state="busy"}', 3);
+    await expectQuery('blockyard_workers{state="idle"}', 2);
+    await expectQuery('blockyard_workers{state="draining"}', 1);
+    await expectQuery('blockyard_workers_spawned_total', 4);
+    await expectQuery('blockyard_proxy_requests_total{app="sales",status="2xx"}', 5);
+    // Four cold starts of 1.5 s, all in the (1, 2] bucket: the median interpolates to 1.5.
+    await expectQuery('histogram_quantile(0.5, blockyard_cold_start_seconds_bucket)', 1.5);
+    await expectQuery('up{job="blockyard"}', 1);
+    // Prometheus negotiated OpenMetrics, and got it.
+    expect(answered.length).toBeGreaterThan(0);
+    expect(answered.every((type) => type === CONTENT_TYPES.openmetrics)).toBe(true);
+  });
+
+  it('answers with the new values after the snapshot changes', async () => {
+    tracker.feed(snapshotOf(1, 4, 0));
+    for (let i = 0; i < 2; i += 1) tracker.record({ type: 'worker_spawned', coldStartSeconds: 3 });
+    tick$.next();
+    await expectQuery('blockyard_workers{state="busy"}', 1);
+    await expectQuery('blockyard_workers{state="idle"}', 4);
+    await expectQuery('blockyard_workers{state="draining"}', 0);
+    await expectQuery('blockyard_workers_spawned_total', 6);
+    // Four at 1.5 s and two at 3 s: rank 3 of 6 falls in (1, 2] at 3/4 of the way: 1.75.
+    await expectQuery('histogram_quantile(0.5, blockyard_cold_start_seconds_bucket)', 1.75);
+  });
+
+  it('keeps the exposition behind the token', async () => {
+    expect((await httpRequest(served.url)).status).toBe(401);
+  });
+});

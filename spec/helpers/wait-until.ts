@@ -1,0 +1,31 @@
+/**
+ * Polling with a deadline, for tests that wait on something real (a child process, a socket,
+ * Prometheus): never a fixed sleep, and a clear failure when the deadline passes.
+ */
+
+/**
+ * Calls `probe` every `intervalMs` until it returns a value other than `undefined` (or stops
+ * throwing), and resolves with that value; rejects with the last problem after `timeoutMs`.
+ */
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  { timeoutMs = 10_000, intervalMs = 50 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+      last = undefined;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() >= deadline) {
+      const why = last instanceof Error ? `: ${last.message}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
