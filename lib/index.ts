@@ -33,6 +33,7 @@ export {
   EMPTY_COUNTS,
   deriveStateCounts,
   invalidWorkerReason,
+  type WorkerValidationOptions,
   workerState,
   type ActiveWorker,
   type SnapshotInput,

@@ -2,10 +2,16 @@
  * The reconciliation walk: one pass over a snapshot that validates each entry, counts workers
  * by state and, when asked, diffs each worker's state against the previous walk.
  *
- * This runs on every tick over every worker, so it is written for the hot path: entries are
- * checked with plain comparisons (no allocation for a valid worker), Maps are walked with
- * `forEach` (no `[key, value]` array per entry), and the per-worker state kept for diffing is
- * updated in place, so a snapshot that has not changed shape allocates nothing per worker.
+ * Only the two fields that decide a worker's state (`draining`, `sessions`) are read by
+ * default; strict validation also checks the others (see worker-validation.ts).
+ *
+ * This runs on every tick over every worker, so it is written for the hot path. A Map that
+ * nobody diffs is counted over `values()` with locals and plain comparisons: no key is read, no
+ * `[key, value]` array is made, nothing is allocated per worker, and the try/catch that guards
+ * against throwing getters sits outside the loop. Only when that finds an invalid entry (or
+ * something throws) is the snapshot walked again entry by entry, to name each rejected one.
+ * With `transitions$` subscribed the walk also reads ids and hands each worker to
+ * {@link StateDiff}, which allocates nothing either while the snapshot keeps its shape.
  *
  * @packageDocumentation
  */
@@ -13,7 +19,7 @@ import { describe } from './describe';
 import { messageOf } from './errors';
 import { CODE_BUSY, CODE_DRAINING, CODE_IDLE, StateDiff, type WorkerTransition } from './state-diff';
 import type { StateCounts } from './worker-state';
-import { findWorkerProblem } from './worker-validation';
+import { findWorkerProblem, hasValidDescriptiveFields } from './worker-validation';
 
 /** A rejected snapshot entry: the worker id where known, the field, and why. @internal */
 export interface EntryRejection {
@@ -24,8 +30,8 @@ export interface EntryRejection {
 
 /** Options of a {@link SnapshotReconciler}. @internal */
 export interface ReconcilerOptions {
-  /** Check every field of every entry (default true). Off, only the fields counted are read. */
-  readonly validate?: boolean;
+  /** Also check the fields that do not decide a worker's state (appId, startedAt, idleSince, bundleId). */
+  readonly strict?: boolean;
   /** Called for each rejected entry, at most `maxRejectionsPerWalk` times a walk. */
   readonly onRejected?: (rejection: EntryRejection) => void;
   /** Rejections described one by one per walk; the rest are summed up in one more report. */
@@ -42,16 +48,12 @@ const INVALID = -1;
 export class SnapshotReconciler {
   /** Diff each walk against the previous one and fill {@link transitions}. */
   trackTransitions = false;
-  /** The transitions found by the last completed walk (only while tracking). */
-  get transitions(): readonly WorkerTransition[] {
-    return this.diff.transitions;
-  }
 
-  private readonly validate: boolean;
+  private readonly strict: boolean;
   private readonly onRejected: ((rejection: EntryRejection) => void) | undefined;
   private readonly maxRejections: number;
 
-  // Running totals of the walk in progress (fields, not locals, so the visitor can add).
+  // Running totals of the entry-by-entry walk (fields, so the visitor can add to them).
   private busy = 0;
   private idle = 0;
   private draining = 0;
@@ -65,9 +67,14 @@ export class SnapshotReconciler {
   };
 
   constructor(options: ReconcilerOptions = {}) {
-    this.validate = options.validate ?? true;
+    this.strict = options.strict ?? false;
     this.onRejected = options.onRejected;
     this.maxRejections = options.maxRejectionsPerWalk ?? 100;
+  }
+
+  /** The transitions found by the last completed walk (only while tracking). */
+  get transitions(): readonly WorkerTransition[] {
+    return this.diff.transitions;
   }
 
   /**
@@ -76,6 +83,10 @@ export class SnapshotReconciler {
    * changes nothing: the diff baseline stays that of the last completed walk.
    */
   reconcile(snapshot: unknown, onFailure?: (message: string) => void): StateCounts | undefined {
+    if (snapshot instanceof Map) {
+      const counts = this.trackTransitions ? this.countAndDiffValidMap(snapshot) : this.countValidMap(snapshot);
+      if (counts !== undefined) return counts;
+    }
     this.busy = 0;
     this.idle = 0;
     this.draining = 0;
@@ -84,10 +95,6 @@ export class SnapshotReconciler {
     if (this.trackTransitions) this.diff.begin();
     try {
       if (snapshot instanceof Map) {
-        // The hot path: a Map, nobody diffing. Counted with locals over values() (no key, no
-        // entry array); if any entry is invalid, the walk is redone below with ids, to say which.
-        if (!this.trackTransitions && this.countValidMap(snapshot)) return this.result();
-        this.busy = this.idle = this.draining = this.sessions = 0;
         Map.prototype.forEach.call(snapshot, this.visitMapEntry);
       } else if (isIterable(snapshot)) {
         this.walkIterable(snapshot);
@@ -109,10 +116,6 @@ export class SnapshotReconciler {
       });
     }
     if (this.trackTransitions) this.diff.commit();
-    return this.result();
-  }
-
-  private result(): StateCounts {
     return {
       busy: this.busy,
       idle: this.idle,
@@ -128,40 +131,82 @@ export class SnapshotReconciler {
   }
 
   /**
-   * Counts a Map whose entries are all valid, in one pass with locals. Returns false, having
-   * counted nothing, as soon as an entry is invalid or reading one throws; the caller then walks
-   * again the slow way, which names each rejected entry.
+   * The hot path: counts a Map whose entries are all valid, in one pass with locals. Returns
+   * `undefined`, having reported nothing, as soon as an entry is invalid or anything throws;
+   * the caller then walks again entry by entry, which names each rejected one.
    */
-  private countValidMap(map: Map<unknown, unknown>): boolean {
-    const validate = this.validate;
+  private countValidMap(map: Map<unknown, unknown>): StateCounts | undefined {
+    const strict = this.strict;
     let busy = 0;
     let idle = 0;
     let draining = 0;
     let sessions = 0;
-    for (const worker of map.values()) {
-      if (worker === null || typeof worker !== 'object') return false;
-      const w = worker as Record<string, unknown>;
-      let isDraining: unknown;
-      let count: unknown;
-      try {
-        isDraining = w.draining;
-        count = w.sessions;
-        if (validate && !isValidRest(w)) return false;
-      } catch {
-        return false;
+    try {
+      // No null/object check: reading a field of null throws (caught below) and a field of any
+      // other primitive is undefined, which fails the checks that follow.
+      for (const w of map.values() as IterableIterator<Record<string, unknown>>) {
+        const isDraining = w.draining;
+        const count = w.sessions as number;
+        if (!Number.isInteger(count) || count < 0) return undefined;
+        if (strict && !hasValidDescriptiveFields(w)) return undefined;
+        if (isDraining === true) draining += 1;
+        else if (isDraining !== false) return undefined;
+        else if (count > 0) busy += 1;
+        else idle += 1;
+        sessions += count;
       }
-      if (typeof count !== 'number' || !(count >= 0) || !Number.isInteger(count)) return false;
-      if (isDraining === true) draining += 1;
-      else if (isDraining !== false) return false;
-      else if (count > 0) busy += 1;
-      else idle += 1;
-      sessions += count;
+    } catch {
+      return undefined;
     }
-    this.busy = busy;
-    this.idle = idle;
-    this.draining = draining;
-    this.sessions = sessions;
-    return true;
+    return { busy, idle, draining, workers: busy + idle + draining, sessions };
+  }
+
+  /**
+   * {@link countValidMap} while diffing: the same checks, each worker also handed to the diff.
+   * On an invalid entry the diff's walk is dropped and `undefined` returned, as there.
+   */
+  private countAndDiffValidMap(map: Map<unknown, unknown>): StateCounts | undefined {
+    const strict = this.strict;
+    const diff = this.diff;
+    let busy = 0;
+    let idle = 0;
+    let draining = 0;
+    let sessions = 0;
+    diff.begin();
+    try {
+      // Keys and values walked in lockstep: no [key, value] array per entry.
+      const ids = map.keys();
+      for (const worker of map.values() as IterableIterator<Record<string, unknown>>) {
+        const id: unknown = ids.next().value;
+        const isDraining = worker.draining;
+        const count = worker.sessions as number;
+        if (!Number.isInteger(count) || count < 0 || (strict && !hasValidDescriptiveFields(worker))) {
+          diff.abandon();
+          return undefined;
+        }
+        let code: number;
+        if (isDraining === true) {
+          draining += 1;
+          code = CODE_DRAINING;
+        } else if (isDraining !== false) {
+          diff.abandon();
+          return undefined;
+        } else if (count > 0) {
+          busy += 1;
+          code = CODE_BUSY;
+        } else {
+          idle += 1;
+          code = CODE_IDLE;
+        }
+        sessions += count;
+        diff.visit(id, worker, code);
+      }
+    } catch {
+      diff.abandon();
+      return undefined;
+    }
+    diff.commit();
+    return { busy, idle, draining, workers: busy + idle + draining, sessions };
   }
 
   private walkIterable(snapshot: Iterable<unknown>): void {
@@ -186,6 +231,7 @@ export class SnapshotReconciler {
     }
   }
 
+  /** Checks, counts and (when diffing) tracks one entry; rejects it with its reason if invalid. */
   private visit(id: unknown, worker: unknown): void {
     let code = INVALID;
     let sessions = 0;
@@ -199,33 +245,26 @@ export class SnapshotReconciler {
           typeof count === 'number' &&
           count >= 0 &&
           Number.isInteger(count) &&
-          (!this.validate || isValidRest(w))
+          (!this.strict || hasValidDescriptiveFields(w))
         ) {
           sessions = count;
           code = draining ? CODE_DRAINING : count > 0 ? CODE_BUSY : CODE_IDLE;
         }
       }
-      if (code === INVALID) {
-        const found = findWorkerProblem(worker);
-        this.reject(id, found?.field ?? 'worker', found?.message ?? 'worker is not valid');
-        return;
-      }
-      if (this.trackTransitions) {
-        const appId = (worker as { appId: unknown }).appId;
-        this.track(typeof id === 'string' ? id : String(id), typeof appId === 'string' ? appId : '', code);
-      }
     } catch (err) {
       this.reject(id, 'worker', `reading the worker threw: ${messageOf(err)}`);
       return;
     }
+    if (code === INVALID) {
+      const found = findWorkerProblem(worker, this.strict);
+      this.reject(id, found?.field ?? 'worker', found?.message ?? 'worker is not valid');
+      return;
+    }
+    if (this.trackTransitions) this.diff.visit(id, worker, code);
     if (code === CODE_BUSY) this.busy += 1;
     else if (code === CODE_IDLE) this.idle += 1;
     else this.draining += 1;
     this.sessions += sessions;
-  }
-
-  private track(id: string, appId: string, code: number): void {
-    this.diff.visit(id, appId, code);
   }
 
   private reject(workerId: unknown, field: string, message: string): void {
@@ -242,18 +281,4 @@ function isIterable(value: unknown): value is Iterable<unknown> {
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function'
   );
-}
-
-/** The checks beyond the counted fields; same rules as findWorkerProblem, no allocation. */
-function isValidRest(w: Record<string, unknown>): boolean {
-  const appId = w.appId;
-  if (typeof appId !== 'string' || appId.length === 0) return false;
-  const startedAt = w.startedAt;
-  if (!(startedAt instanceof Date) || Number.isNaN(startedAt.getTime())) return false;
-  const idleSince = w.idleSince;
-  if (idleSince !== undefined && idleSince !== null) {
-    if (!(idleSince instanceof Date) || Number.isNaN(idleSince.getTime())) return false;
-  }
-  const bundleId = w.bundleId;
-  return bundleId === undefined || typeof bundleId === 'string';
 }

@@ -2,12 +2,15 @@
  * Per-worker diffing of derived states between consecutive walks, for `transitions$`.
  *
  * Orchestrators keep their records in a Map that changes little between ticks, and a Map
- * iterates in insertion order. So the previous walk is kept as parallel arrays (id, app, state
- * code), and the worker at position i of this walk is first compared with position i of the
- * last one: one string compare and one byte compare, no lookup, nothing allocated. Only when
- * the snapshot has changed shape (a worker added or removed before position i) is an id→position
- * index of the previous walk built, once for that walk. Workers of the previous walk that this
- * walk did not see have left.
+ * iterates in insertion order. So the previous walk is kept as parallel arrays (id, record,
+ * state code), and the worker at position i of this walk is compared with position i of the
+ * last one: a pointer compare of ids and a byte compare of states, updated in place, no lookup,
+ * nothing allocated. From the first position where the ids differ (the snapshot changed
+ * shape), the rest of the walk is matched by id through an index of the rest of the previous
+ * walk, built once for that walk. Workers of the previous walk that this walk did not see have
+ * left. In-place changes are undone if the walk fails, so the baseline is always a completed
+ * walk. A worker's record is kept by reference and its `appId` read only
+ * when a transition is reported, so an unchanged worker costs no read of its strings.
  *
  * @packageDocumentation
  */
@@ -34,14 +37,24 @@ export const CODE_DRAINING = 2;
 /** @internal */
 export const STATE_OF_CODE: readonly WorkerState[] = [StateBusy, StateIdle, StateDraining];
 
+/** A worker record's `appId` when it is a string, else ''; never throws. */
+function appIdOf(worker: unknown): string {
+  try {
+    const appId = (worker as { appId?: unknown }).appId;
+    return typeof appId === 'string' ? appId : '';
+  } catch {
+    return '';
+  }
+}
+
 /** One walk's workers, as parallel arrays reused from walk to walk. */
 class WalkRecord {
   ids: string[] = [];
-  appIds: string[] = [];
+  workers: unknown[] = [];
   codes = new Uint8Array(1024);
   length = 0;
 
-  push(id: string, appId: string, code: number): number {
+  push(id: string, worker: unknown, code: number): number {
     const i = this.length;
     if (i === this.codes.length) {
       const grown = new Uint8Array(this.codes.length * 2);
@@ -49,15 +62,23 @@ class WalkRecord {
       this.codes = grown;
     }
     this.ids[i] = id;
-    this.appIds[i] = appId;
+    this.workers[i] = worker;
     this.codes[i] = code;
     this.length = i + 1;
     return i;
   }
 
-  /** Forgets the contents, keeping the storage; drops references past the new length. */
+  /** Forgets the contents, keeping the storage. */
   clear(): void {
     this.length = 0;
+  }
+
+  /** Drops references held past the length when they are many, so departed workers can be freed. */
+  release(): void {
+    if (this.ids.length > this.length * 2 + 1024) {
+      this.ids.length = this.length;
+      this.workers.length = this.length;
+    }
   }
 }
 
@@ -65,94 +86,139 @@ class WalkRecord {
 export class StateDiff {
   /** Transitions found by the walk in progress / the last completed walk. */
   readonly transitions: WorkerTransition[] = [];
-  private previous = new WalkRecord();
-  private current = new WalkRecord();
-  /** Which workers of the previous walk this walk has seen (1 = seen). */
+  /**
+   * The baseline: the last completed walk. Updated in place while the walk in progress is
+   * aligned with it (same id at the same position), which is the common case.
+   */
+  private baseline = new WalkRecord();
+  /** The walk's workers from the first misaligned position on. */
+  private tail = new WalkRecord();
+  /** Position in the walk in progress. */
+  private position = 0;
+  /** The first position where the walk stopped matching the baseline; -1 while aligned. */
+  private splitAt = -1;
+  /** Baseline positions changed in place by the walk in progress, and their codes before. */
+  private readonly undoPositions: number[] = [];
+  private readonly undoCodes: number[] = [];
+  /** Which baseline workers from `splitAt` on the walk has seen (1 = seen), by position - splitAt. */
   private seen = new Uint8Array(1024);
-  private seenCount = 0;
-  /** id → position in the previous walk; built only when positions stop matching. */
-  private previousIndex: Map<string, number> | undefined;
+  /** id → baseline position, for positions from `splitAt` on; built at the first misalignment. */
+  private baselineIndex: Map<string, number> | undefined;
 
   /** Starts a walk. */
   begin(): void {
     this.transitions.length = 0;
-    this.current.clear();
-    this.seenCount = 0;
-    this.previousIndex = undefined;
-    if (this.seen.length < this.previous.length) this.seen = new Uint8Array(this.previous.length * 2);
-    else this.seen.fill(0, 0, this.previous.length);
+    this.position = 0;
+    this.splitAt = -1;
+    this.tail.clear();
+    this.baselineIndex = undefined;
+    this.undoPositions.length = 0;
+    this.undoCodes.length = 0;
   }
 
-  /** Records one valid worker of the walk in progress. */
-  visit(id: string, appId: string, code: number): void {
-    const i = this.current.push(id, appId, code);
-    const prev = this.previous;
-    let j = i < prev.length && prev.ids[i] === id ? i : -1;
-    if (j < 0) j = this.indexOfPrevious(id);
-    if (j >= 0 && this.seen[j] === 0) {
-      this.seen[j] = 1;
-      this.seenCount += 1;
-      const before = prev.codes[j] as number;
-      if (before !== code) {
-        this.transitions.push({ workerId: id, appId, from: STATE_OF_CODE[before] as WorkerState, to: STATE_OF_CODE[code] as WorkerState });
-      }
+  /**
+   * Records one valid worker (its id, record and state code) of the walk in progress. Kept
+   * small so the JIT inlines it into the walk: the aligned case is a few compares.
+   */
+  visit(id: unknown, worker: unknown, code: number): void {
+    const i = this.position++;
+    const base = this.baseline;
+    if (this.splitAt < 0 && i < base.length && base.ids[i] === id) {
+      if (base.codes[i] !== code) this.changeInPlace(i, id as string, worker, code);
+      if (base.workers[i] !== worker) base.workers[i] = worker;
+      return;
+    }
+    // Ids are carried as strings (a Map keyed otherwise still counts); converted off the hot path.
+    this.visitUnaligned(i, typeof id === 'string' ? id : String(id), worker, code);
+  }
+
+  private changeInPlace(i: number, id: string, worker: unknown, code: number): void {
+    const base = this.baseline;
+    const before = base.codes[i] as number;
+    this.undoPositions.push(i);
+    this.undoCodes.push(before);
+    base.codes[i] = code;
+    this.report(id, worker, STATE_OF_CODE[before] as WorkerState, code);
+  }
+
+  private visitUnaligned(i: number, id: string, worker: unknown, code: number): void {
+    if (this.splitAt < 0) this.split(i);
+    const base = this.baseline;
+    this.tail.push(id, worker, code);
+    const j = (this.baselineIndex as Map<string, number>).get(id);
+    if (j !== undefined && this.seen[j - this.splitAt] === 0) {
+      this.seen[j - this.splitAt] = 1;
+      const before = base.codes[j] as number;
+      if (before !== code) this.report(id, worker, STATE_OF_CODE[before] as WorkerState, code);
     } else {
-      this.transitions.push({ workerId: id, appId, from: null, to: STATE_OF_CODE[code] as WorkerState });
+      this.report(id, worker, null, code);
     }
   }
 
   /** Completes the walk: adds departures, and makes this walk the baseline for the next. */
   commit(): void {
-    const prev = this.previous;
-    if (this.seenCount < prev.length) {
-      for (let j = 0; j < prev.length; j += 1) {
-        if (this.seen[j] === 0) {
-          this.transitions.push({
-            workerId: prev.ids[j] as string,
-            appId: prev.appIds[j] as string,
-            from: STATE_OF_CODE[prev.codes[j] as number] as WorkerState,
-            to: null,
-          });
-        }
+    const base = this.baseline;
+    const from = this.splitAt < 0 ? this.position : this.splitAt;
+    for (let j = from; j < base.length; j += 1) {
+      if (this.splitAt < 0 || this.seen[j - this.splitAt] === 0) {
+        this.transitions.push({
+          workerId: base.ids[j] as string,
+          appId: appIdOf(base.workers[j]),
+          from: STATE_OF_CODE[base.codes[j] as number] as WorkerState,
+          to: null,
+        });
       }
     }
-    this.previous = this.current;
-    this.current = prev;
-    this.trim(this.current);
-    this.previousIndex = undefined;
+    if (this.splitAt < 0) {
+      base.length = this.position;
+    } else {
+      base.length = this.splitAt;
+      const tail = this.tail;
+      for (let t = 0; t < tail.length; t += 1) {
+        base.push(tail.ids[t] as string, tail.workers[t], tail.codes[t] as number);
+      }
+    }
+    this.finish();
   }
 
-  /** Drops a failed walk: the baseline stays that of the last completed walk. */
+  /** Drops a failed walk: the baseline goes back to that of the last completed walk. */
   abandon(): void {
+    const base = this.baseline;
+    for (let k = this.undoPositions.length - 1; k >= 0; k -= 1) {
+      base.codes[this.undoPositions[k] as number] = this.undoCodes[k] as number;
+    }
     this.transitions.length = 0;
-    this.current.clear();
-    this.previousIndex = undefined;
+    this.finish();
   }
 
   /** Forgets the baseline: the next walk reports every worker as appearing. */
   reset(): void {
     this.abandon();
-    this.previous.clear();
-    this.trim(this.previous);
-    this.trim(this.current);
+    this.baseline.clear();
+    this.baseline.release();
   }
 
-  private indexOfPrevious(id: string): number {
-    let index = this.previousIndex;
-    if (index === undefined) {
-      index = new Map();
-      const prev = this.previous;
-      for (let j = 0; j < prev.length; j += 1) index.set(prev.ids[j] as string, j);
-      this.previousIndex = index;
-    }
-    return index.get(id) ?? -1;
+  private split(at: number): void {
+    this.splitAt = at;
+    const base = this.baseline;
+    const size = Math.max(0, base.length - at);
+    if (this.seen.length < size) this.seen = new Uint8Array(size * 2);
+    else this.seen.fill(0, 0, size);
+    const index = new Map<string, number>();
+    for (let j = at; j < base.length; j += 1) index.set(base.ids[j] as string, j);
+    this.baselineIndex = index;
   }
 
-  /** Releases references held past a record's length, so departed workers' ids can be freed. */
-  private trim(record: WalkRecord): void {
-    if (record.ids.length > record.length * 2 + 1024) {
-      record.ids.length = record.length;
-      record.appIds.length = record.length;
-    }
+  private report(id: string, worker: unknown, from: WorkerState | null, code: number): void {
+    this.transitions.push({ workerId: id, appId: appIdOf(worker), from, to: STATE_OF_CODE[code] as WorkerState });
+  }
+
+  private finish(): void {
+    this.undoPositions.length = 0;
+    this.undoCodes.length = 0;
+    this.tail.clear();
+    this.tail.release();
+    this.baseline.release();
+    this.baselineIndex = undefined;
   }
 }

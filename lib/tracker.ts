@@ -68,10 +68,14 @@ export interface WorkerStateTrackerOptions {
    */
   readonly healGauges?: boolean;
   /**
-   * Check every field of every snapshot entry (default true). Off, only the fields counted
-   * (`draining`, `sessions`) are checked, for orchestrators that trust their own records.
+   * Also check, on every tick, the worker fields that decide no count (`appId`, `startedAt`,
+   * `idleSince`, `bundleId`), rejecting entries where they are malformed. Default false: the
+   * fields that decide how a worker counts (`draining`, `sessions`) are always checked; the
+   * others cost a memory access per worker per tick to check (to strings and Dates the count
+   * never touches) and change no metric. Turn it on in tests or staging to catch orchestrator
+   * bugs.
    */
-  readonly validateSnapshots?: boolean;
+  readonly strictSnapshots?: boolean;
   /**
    * The most distinct `app` label values (default 1000). Later apps are counted under
    * `__overflow__`, and the first overflow is reported once on `errors$`.
@@ -94,7 +98,7 @@ const OPTION_NAMES = new Set([
   'source',
   'scheduler',
   'healGauges',
-  'validateSnapshots',
+  'strictSnapshots',
   'maxApps',
   'maxRejectionsPerTick',
 ]);
@@ -161,7 +165,7 @@ export class WorkerStateTracker {
       draining: byState.labels(StateDraining),
     };
     this.reconciler = new SnapshotReconciler({
-      validate: opts.validateSnapshots ?? true,
+      strict: opts.strictSnapshots ?? false,
       maxRejectionsPerWalk: opts.maxRejectionsPerTick ?? 100,
       onRejected: (r) => this.report('snapshot', r.message, r.field),
     });
@@ -407,7 +411,7 @@ function checkOptions(options: WorkerStateTrackerOptions): WorkerStateTrackerOpt
   if (s !== undefined && (s === null || typeof s !== 'object' || typeof s.schedule !== 'function')) {
     fail(`scheduler must be an RxJS scheduler, got ${describe(s)}`);
   }
-  for (const flag of ['healGauges', 'validateSnapshots'] as const) {
+  for (const flag of ['healGauges', 'strictSnapshots'] as const) {
     const v = options[flag];
     if (v !== undefined && typeof v !== 'boolean') fail(`${flag} must be a boolean, got ${describe(v)}`);
   }

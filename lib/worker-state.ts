@@ -64,21 +64,32 @@ export function workerState(worker: Pick<ActiveWorker, 'draining' | 'sessions'>)
   return worker.sessions > 0 ? StateBusy : StateIdle;
 }
 
+/** How thoroughly worker records are checked: the tracker option `strictSnapshots` in a pure function. */
+export interface WorkerValidationOptions {
+  /**
+   * Also check the fields that decide no count (`appId`, `startedAt`, `idleSince`,
+   * `bundleId`). Default false: only `draining` and `sessions`, which decide how a worker counts.
+   */
+  readonly strict?: boolean;
+}
+
 /**
- * Why `worker` is not a valid {@link ActiveWorker}, naming the field and quoting its value,
- * or `undefined` when it is valid. Never throws; a getter that throws is reported as such.
+ * Why the tracker would reject `worker` as an {@link ActiveWorker}, naming the field and
+ * quoting its value, or `undefined` when it counts. Never throws; a getter that throws is
+ * reported as such.
  */
-export function invalidWorkerReason(worker: unknown): string | undefined {
-  return findWorkerProblem(worker)?.message;
+export function invalidWorkerReason(worker: unknown, options: WorkerValidationOptions = {}): string | undefined {
+  return findWorkerProblem(worker, options.strict ?? false)?.message;
 }
 
 /**
  * Counts the workers of `snapshot` by state: draining wins, then busy when sessions > 0, else
  * idle. Pure and total: entries that are not valid workers are left out, and anything that is
- * not a snapshot counts as empty. The tracker derives its gauges with the same walk.
+ * not a snapshot (or whose iterator throws) counts as empty. The tracker derives its gauges
+ * with the same walk.
  */
-export function deriveStateCounts(snapshot: SnapshotInput): StateCounts {
-  return new SnapshotReconciler().reconcile(snapshot) ?? EMPTY_COUNTS;
+export function deriveStateCounts(snapshot: SnapshotInput, options: WorkerValidationOptions = {}): StateCounts {
+  return new SnapshotReconciler({ strict: options.strict ?? false }).reconcile(snapshot) ?? EMPTY_COUNTS;
 }
 
 /** The counts of an empty snapshot. */

@@ -1,8 +1,18 @@
 /**
  * Validation of worker records, field by field.
  *
- * A snapshot is the orchestrator's own data structure, so a bug there (a NaN session count,
- * a missing Date) must cost one rejected entry, never a wrong gauge or a thrown exception.
+ * A snapshot is the orchestrator's own data structure, so a bug there (a NaN session count, a
+ * draining flag that is a string) must cost one rejected entry, never a wrong gauge or a thrown
+ * exception.
+ *
+ * Two levels. By default the tracker checks, on every tick, the two fields that decide how a
+ * worker counts: `draining` (a boolean) and `sessions` (a non-negative integer). The other
+ * fields (`appId`, `startedAt`, `idleSince`, `bundleId`) label nothing and decide no count: a
+ * worker whose `startedAt` is malformed still has a well-defined state, and leaving it out
+ * would make the gauges wrong. Checking them also costs a memory access per worker per tick
+ * (to its strings and Dates, which the counting never touches), which at a million workers is
+ * most of the tick. Strict validation (`strictSnapshots: true`) checks them too and rejects
+ * entries that fail; use it in tests and staging to catch orchestrator bugs.
  *
  * @packageDocumentation
  */
@@ -24,26 +34,28 @@ function isValidDate(value: unknown): value is Date {
 }
 
 /**
- * The first problem of `worker` as an `ActiveWorker`, or `undefined` when it is valid. Never
- * throws: a getter that throws is itself the problem. This is the slow path that explains a
- * rejection; the reconciler's hot loop makes the same checks without allocating.
+ * The first problem of `worker` as an `ActiveWorker`, or `undefined` when it is valid: the
+ * fields telemetry reads, and with `strict` every field. Never throws: a getter that throws is
+ * itself the problem. This is the slow path that explains a rejection; the reconciler's hot
+ * loop makes the same checks without allocating.
  * @internal
  */
-export function findWorkerProblem(worker: unknown): WorkerProblem | undefined {
+export function findWorkerProblem(worker: unknown, strict: boolean): WorkerProblem | undefined {
   try {
     if (worker === null || typeof worker !== 'object') {
       return { field: 'worker', message: `worker must be an object, got ${describe(worker)}` };
     }
     const w = worker as Record<string, unknown>;
-    const appId = w.appId;
-    if (typeof appId !== 'string' || appId === '') {
-      return problem('appId', 'a non-empty string', appId);
-    }
     const draining = w.draining;
     if (typeof draining !== 'boolean') return problem('draining', 'a boolean', draining);
     const sessions = w.sessions;
     if (typeof sessions !== 'number' || !Number.isInteger(sessions) || sessions < 0) {
       return problem('sessions', 'a non-negative integer', sessions);
+    }
+    if (!strict) return undefined;
+    const appId = w.appId;
+    if (typeof appId !== 'string' || appId === '') {
+      return problem('appId', 'a non-empty string', appId);
     }
     const startedAt = w.startedAt;
     if (!isValidDate(startedAt)) return problem('startedAt', 'a valid Date', startedAt);
@@ -59,4 +71,22 @@ export function findWorkerProblem(worker: unknown): WorkerProblem | undefined {
   } catch (err) {
     return { field: 'worker', message: `reading the worker threw: ${messageOf(err)}` };
   }
+}
+
+/**
+ * The fields strict validation adds, as a boolean: the same rules as {@link findWorkerProblem}
+ * past `sessions`, without allocating. May throw (a getter); callers catch.
+ * @internal
+ */
+export function hasValidDescriptiveFields(w: Record<string, unknown>): boolean {
+  const appId = w.appId;
+  if (typeof appId !== 'string' || appId === '') return false;
+  const startedAt = w.startedAt;
+  if (!(startedAt instanceof Date) || Number.isNaN(startedAt.getTime())) return false;
+  const idleSince = w.idleSince;
+  if (idleSince !== undefined && idleSince !== null) {
+    if (!(idleSince instanceof Date) || Number.isNaN(idleSince.getTime())) return false;
+  }
+  const bundleId = w.bundleId;
+  return bundleId === undefined || typeof bundleId === 'string';
 }

@@ -64,12 +64,12 @@ const anyWorker: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 describe('deriveStateCounts, for any snapshot', () => {
-  it('never throws; counts are non-negative integers summing to the number of valid workers', () => {
+  it.each([false, true])('never throws; counts are non-negative integers summing to the number of valid workers (strict: %p)', (strict) => {
     fc.assert(
       fc.property(fc.array(anyWorker, { maxLength: 40 }), (workers) => {
         const map = new Map(workers.map((w, i) => [`w${i}`, w]));
-        const counts = deriveStateCounts(map as unknown as SnapshotInput);
-        const valid = workers.filter((w) => invalidWorkerReason(w) === undefined) as ActiveWorker[];
+        const counts = deriveStateCounts(map as unknown as SnapshotInput, { strict });
+        const valid = workers.filter((w) => invalidWorkerReason(w, { strict }) === undefined) as ActiveWorker[];
         for (const v of Object.values(counts)) expect(Number.isInteger(v) && v >= 0).toBe(true);
         expect(counts.busy + counts.idle + counts.draining).toBe(valid.length);
         expect(counts.workers).toBe(valid.length);
@@ -77,7 +77,7 @@ describe('deriveStateCounts, for any snapshot', () => {
         const byState = (state: WorkerState): number => valid.filter((w) => workerState(w) === state).length;
         expect([counts.busy, counts.idle, counts.draining]).toEqual([byState('busy'), byState('idle'), byState('draining')]);
         // The same entries as an array of pairs count the same.
-        expect(deriveStateCounts([...map] as unknown as SnapshotInput)).toEqual(counts);
+        expect(deriveStateCounts([...map] as unknown as SnapshotInput, { strict })).toEqual(counts);
       }),
       { numRuns: 300 },
     );
@@ -95,19 +95,19 @@ describe('deriveStateCounts, for any snapshot', () => {
 describe('the tracker, for any snapshot', () => {
   it('reports exactly the invalid entries, and sets the gauges from the valid ones', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(anyWorker, { maxLength: 30 }), async (workers) => {
+      fc.asyncProperty(fc.array(anyWorker, { maxLength: 30 }), fc.boolean(), async (workers, strict) => {
         const registry = new Registry();
         const ticks = new Subject<void>();
-        const tracker = new WorkerStateTracker({ metrics: newMetrics(registry), tick: ticks });
+        const tracker = new WorkerStateTracker({ metrics: newMetrics(registry), tick: ticks, strictSnapshots: strict });
         const errors: TelemetryError[] = [];
         tracker.errors$.subscribe((e) => errors.push(e));
         const map = new Map(workers.map((w, i) => [`w${i}`, w]));
         expect(() => tracker.feed(map as unknown as SnapshotInput)).not.toThrow();
         ticks.next();
         tracker.stop();
-        const invalidIds = workers.flatMap((w, i) => (invalidWorkerReason(w) === undefined ? [] : [`"w${i}"`]));
+        const invalidIds = workers.flatMap((w, i) => (invalidWorkerReason(w, { strict }) === undefined ? [] : [`"w${i}"`]));
         expect(errors.map((e) => /^snapshot entry ("w\d+")/.exec(e.message)?.[1])).toEqual(invalidIds);
-        const expected = deriveStateCounts(map as unknown as SnapshotInput);
+        const expected = deriveStateCounts(map as unknown as SnapshotInput, { strict });
         const text = await registry.metrics();
         expect(text).toContain(`blockyard_workers{state="busy"} ${expected.busy}\n`);
         expect(text).toContain(`blockyard_workers{state="idle"} ${expected.idle}\n`);

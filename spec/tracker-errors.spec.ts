@@ -53,11 +53,7 @@ describe('bad snapshots are reported and the pipeline keeps ticking', () => {
       ['frac', worker({ sessions: 1.5 })],
       ['inf', worker({ sessions: Infinity })],
       ['str', { ...worker(), sessions: '3' }],
-      ['noapp', { ...worker(), appId: '' }],
       ['drain', { ...worker(), draining: 'yes' }],
-      ['date', { ...worker(), startedAt: new Date('nope') }],
-      ['idle', { ...worker(), idleSince: 'yesterday' }],
-      ['bundle', { ...worker(), bundleId: 7 }],
       ['null', null],
       ['sym', Symbol('w')],
       [
@@ -69,21 +65,20 @@ describe('bad snapshots are reported and the pipeline keeps ticking', () => {
         }),
       ],
       ['ok2', idle()],
+      // Malformed fields that decide no count: still counted by default (their state is known).
+      ['date', { ...idle(), startedAt: new Date('nope') }],
+      ['noapp', { ...idle(), appId: '' }],
     ];
     tracker.feed(new Map(entries) as unknown as SnapshotInput);
     ticks.next();
-    expect(emitted).toEqual([{ busy: 1, idle: 1, draining: 0, workers: 2, sessions: 2 }]);
+    expect(emitted).toEqual([{ busy: 1, idle: 3, draining: 0, workers: 4, sessions: 2 }]);
     expect(errors.map((e) => [e.origin, e.field, e.message])).toEqual([
       ['snapshot', 'sessions', 'snapshot entry "neg": sessions must be a non-negative integer, got number -1'],
       ['snapshot', 'sessions', 'snapshot entry "nan": sessions must be a non-negative integer, got number NaN'],
       ['snapshot', 'sessions', 'snapshot entry "frac": sessions must be a non-negative integer, got number 1.5'],
       ['snapshot', 'sessions', 'snapshot entry "inf": sessions must be a non-negative integer, got number Infinity'],
       ['snapshot', 'sessions', 'snapshot entry "str": sessions must be a non-negative integer, got "3"'],
-      ['snapshot', 'appId', 'snapshot entry "noapp": appId must be a non-empty string, got ""'],
       ['snapshot', 'draining', 'snapshot entry "drain": draining must be a boolean, got "yes"'],
-      ['snapshot', 'startedAt', 'snapshot entry "date": startedAt must be a valid Date, got Date Invalid Date'],
-      ['snapshot', 'idleSince', 'snapshot entry "idle": idleSince must be a valid Date, null or absent, got "yesterday"'],
-      ['snapshot', 'bundleId', 'snapshot entry "bundle": bundleId must be a string or absent, got number 7'],
       ['snapshot', 'worker', 'snapshot entry "null": worker must be an object, got null'],
       ['snapshot', 'worker', 'snapshot entry "sym": worker must be an object, got symbol w'],
       ['snapshot', 'worker', 'snapshot entry "getter": reading the worker threw: boom'],
@@ -91,6 +86,42 @@ describe('bad snapshots are reported and the pipeline keeps ticking', () => {
     tracker.feed(snapshotOf(0, 0, 1));
     ticks.next();
     expect(emitted[1]).toEqual({ busy: 0, idle: 0, draining: 1, workers: 1, sessions: 0 });
+  });
+
+  it('with strictSnapshots, also rejects malformed fields that decide no count', () => {
+    const ticks = new Subject<void>();
+    const { tracker, errors, emitted } = track({ tick: ticks, strictSnapshots: true });
+    tracker.feed(
+      new Map<string, unknown>([
+        ['ok', busy(1)],
+        ['noapp', { ...worker(), appId: '' }],
+        ['date', { ...worker(), startedAt: new Date('nope') }],
+        ['nodate', { ...worker(), startedAt: '2026-01-01' }],
+        ['idle', { ...worker(), idleSince: 'yesterday' }],
+        ['bundle', { ...worker(), bundleId: 7 }],
+      ]) as unknown as SnapshotInput,
+    );
+    ticks.next();
+    expect(emitted).toEqual([{ busy: 1, idle: 0, draining: 0, workers: 1, sessions: 1 }]);
+    expect(errors.map((e) => [e.field, e.message])).toEqual([
+      ['appId', 'snapshot entry "noapp": appId must be a non-empty string, got ""'],
+      ['startedAt', 'snapshot entry "date": startedAt must be a valid Date, got Date Invalid Date'],
+      ['startedAt', 'snapshot entry "nodate": startedAt must be a valid Date, got "2026-01-01"'],
+      ['idleSince', 'snapshot entry "idle": idleSince must be a valid Date, null or absent, got "yesterday"'],
+      ['bundleId', 'snapshot entry "bundle": bundleId must be a string or absent, got number 7'],
+    ]);
+  });
+
+  it('counts a Map with ids that are not strings, and names them as strings in transitions$', () => {
+    const ticks = new Subject<void>();
+    const { tracker, errors, emitted } = track({ tick: ticks });
+    const seen: unknown[] = [];
+    tracker.transitions$.subscribe((t) => seen.push(t.workerId));
+    tracker.feed(new Map<unknown, unknown>([[42, busy()], ['', idle()]]) as unknown as SnapshotInput);
+    ticks.next();
+    expect(emitted).toEqual([{ busy: 1, idle: 1, draining: 0, workers: 2, sessions: 1 }]);
+    expect(seen).toEqual(['42', '']);
+    expect(errors).toEqual([]);
   });
 
   it('sums up rejections beyond maxRejectionsPerTick in one report', () => {

@@ -66,6 +66,14 @@ describe('invalidWorkerReason', () => {
     expect(invalidWorkerReason(withoutIdle)).toBeUndefined();
   });
 
+  it('checks the fields telemetry reads by default, and every field when strict', () => {
+    const badDate = { ...worker(), startedAt: new Date('x') };
+    expect(invalidWorkerReason(badDate)).toBeUndefined();
+    expect(invalidWorkerReason(badDate, { strict: true })).toBe('startedAt must be a valid Date, got Date Invalid Date');
+    expect(deriveStateCounts(new Map([['a', badDate]])).workers).toBe(1);
+    expect(deriveStateCounts(new Map([['a', badDate]]), { strict: true }).workers).toBe(0);
+  });
+
   it('names the field and quotes the value', () => {
     expect(invalidWorkerReason(worker({ sessions: 2.5 }))).toBe('sessions must be a non-negative integer, got number 2.5');
     expect(invalidWorkerReason({ ...worker(), appId: 'x'.repeat(10_000) })).toBeUndefined();
