@@ -26,6 +26,7 @@ import {
   register as defaultRegistry,
   type MetricObjectWithValues,
   type MetricValue,
+  type RegistryContentType,
 } from 'prom-client';
 import { describe } from './describe';
 import { messageOf } from './errors';
@@ -59,7 +60,7 @@ function isMessage<T extends { type: string; id: number }>(message: unknown, typ
  *
  * Throws a `TypeError` outside a cluster worker, where there is no primary to answer.
  */
-export function shareWorkerMetrics(registry: Registry = defaultRegistry): () => void {
+export function shareWorkerMetrics(registry: Registry<RegistryContentType> = defaultRegistry): () => void {
   if (!cluster.isWorker || typeof process.send !== 'function') {
     throw new TypeError('shareWorkerMetrics: call it in a node:cluster worker (cluster.isWorker is false here)');
   }

@@ -17,12 +17,15 @@ import { STOP_REASONS, type StopReason } from './labels';
  * strings as OpenTelemetry's `SpanContext` carries them (32 and 16 lower-case hex digits).
  */
 export interface TraceRef {
+  /** The trace id: 32 lower-case hex digits. */
   readonly traceId: string;
+  /** The span id: 16 lower-case hex digits. */
   readonly spanId: string;
 }
 
 /** A worker was spawned. spawned+1, active+1, cold start observed when given. */
 export interface WorkerSpawnedEvent {
+  /** The discriminant. */
   readonly type: 'worker_spawned';
   /** Spawn to ready, in seconds (non-negative, finite). */
   readonly coldStartSeconds?: number;
@@ -32,28 +35,35 @@ export interface WorkerSpawnedEvent {
 
 /** A worker stopped. stopped{reason}+1, active-1. */
 export interface WorkerStoppedEvent {
+  /** The discriminant. */
   readonly type: 'worker_stopped';
+  /** Why it stopped; one of the three bounded reasons. */
   readonly reason: StopReason;
 }
 
 /** A user session opened on some worker. sessions_active+1. */
 export interface SessionOpenedEvent {
+  /** The discriminant. */
   readonly type: 'session_opened';
 }
 
 /** A user session closed. sessions_active-1. */
 export interface SessionClosedEvent {
+  /** The discriminant. */
   readonly type: 'session_closed';
 }
 
 /** A bundle was uploaded. bundles_uploaded+1. */
 export interface BundleUploadedEvent {
+  /** The discriminant. */
   readonly type: 'bundle_uploaded';
 }
 
 /** A bundle restore (dependency build) finished. succeeded or failed +1; build time on success. */
 export interface BundleRestoredEvent {
+  /** The discriminant. */
   readonly type: 'bundle_restored';
+  /** Whether the restore succeeded. */
   readonly ok: boolean;
   /** Build time in seconds (non-negative, finite); observed only when `ok`. */
   readonly seconds?: number;
@@ -61,6 +71,7 @@ export interface BundleRestoredEvent {
 
 /** A request was proxied. requests{app, class}+1, duration observed when given. */
 export interface ProxyRequestEvent {
+  /** The discriminant. */
   readonly type: 'proxy_request';
   /** The app the request resolved to; absent for a request that resolved to none. */
   readonly app?: string;
@@ -74,12 +85,15 @@ export interface ProxyRequestEvent {
 
 /** A worker health check failed. health_checks_failed{app}+1. */
 export interface HealthCheckFailedEvent {
+  /** The discriminant. */
   readonly type: 'health_check_failed';
+  /** The app of the worker whose check failed (bounded by `maxApps`). */
   readonly app: string;
 }
 
 /** An audit log entry was dropped (its buffer was full). audit_entries_dropped+1. */
 export interface AuditEntryDroppedEvent {
+  /** The discriminant. */
   readonly type: 'audit_entry_dropped';
 }
 
@@ -113,14 +127,26 @@ export const EVENT_TYPES: readonly TelemetryEventType[] = Object.freeze([
 
 /** Why an event was rejected: the field and a message quoting its value. */
 export interface EventProblem {
+  /** The offending field (`type`, `status`, …), or `event` for the event as a whole. */
   readonly field: string;
+  /** What is wrong, quoting the value. */
   readonly message: string;
 }
 
 /** The outcome of {@link parseEvent}: a clean copy of a valid event, or what is wrong. */
 export type ParsedEvent =
-  | { readonly ok: true; readonly event: TelemetryEvent }
-  | { readonly ok: false; readonly problem: EventProblem };
+  | {
+      /** The event is valid. */
+      readonly ok: true;
+      /** A clean copy of it. */
+      readonly event: TelemetryEvent;
+    }
+  | {
+      /** The event is not valid. */
+      readonly ok: false;
+      /** What is wrong with it. */
+      readonly problem: EventProblem;
+    };
 
 function rejected(type: string, field: string, expected: string, value: unknown): ParsedEvent {
   return {

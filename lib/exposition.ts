@@ -21,6 +21,7 @@ import {
   type MetricValue,
   type OpenMetricsContentType,
   type PrometheusContentType,
+  type RegistryContentType,
 } from 'prom-client';
 import { describe } from './describe';
 
@@ -106,9 +107,10 @@ export function acceptsGzip(acceptEncoding: string | readonly string[] | undefin
 }
 
 /**
- * Where a scrape's metrics come from. A plain prom-client `Registry` is one (see
- * {@link toMetricsSource}); cluster mode's `ClusterAggregator` is another, whose registry is
- * built anew for each scrape from every worker's metrics.
+ * Where a scrape's metrics come from. A plain prom-client `Registry` is one (the handlers wrap
+ * it as a source whose `gather()` resolves to the registry itself); cluster mode's
+ * {@link ClusterAggregator} is another, whose registry is built anew for each scrape from every
+ * worker's metrics. Implement it to serve metrics assembled some other way.
  */
 export interface MetricsSource {
   /**
@@ -164,7 +166,7 @@ interface Collector {
  * OpenMetrics registry has rendered a counter, prom-client has stripped `_total` from that
  * name, and the registry still holds the collector under the full one.
  */
-function registeredName(registry: Registry, collector: Collector): string {
+function registeredName(registry: Registry<RegistryContentType>, collector: Collector): string {
   const name = collector.name;
   if (registry.getSingleMetric(name) !== (collector as unknown)) {
     const full = `${name}_total`;
@@ -187,7 +189,7 @@ function familyName(name: string, type: unknown, format: ExpositionFormat): stri
  * and `# TYPE x counter` + `x_total` in OpenMetrics, whatever format the registry was created
  * with; exemplars appear only in OpenMetrics, as prom-client writes them.
  */
-export function renderRegistry(registry: Registry, format: ExpositionFormat): Promise<string> {
+export function renderRegistry(registry: Registry<RegistryContentType>, format: ExpositionFormat): Promise<string> {
   const collectors = registry.getMetricsAsArray() as unknown as Collector[];
   const views = collectors.map((collector) => {
     const name = registeredName(registry, collector);
@@ -217,7 +219,7 @@ export function renderRegistry(registry: Registry, format: ExpositionFormat): Pr
  * Cluster workers send this to the primary.
  */
 export async function registryAsJSON(
-  registry: Registry,
+  registry: Registry<RegistryContentType>,
 ): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
   // Both lists are taken in this same synchronous step (getMetricsAsJSON reads the collectors
   // before its first await), so they hold the same collectors in the same order.

@@ -12,7 +12,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { Counter, Gauge, register as defaultRegistry, type Registry } from 'prom-client';
+import { Counter, Gauge, register as defaultRegistry, type Registry, type RegistryContentType } from 'prom-client';
 import { describe } from './describe';
 import { messageOf } from './errors';
 import {
@@ -93,7 +93,7 @@ export const HANDLER_OPTION_NAMES: readonly string[] = Object.freeze([
  * `TypeError` naming the option at construction; the returned handler never throws.
  */
 export function metricsHandler(
-  registry: Registry | MetricsSource = defaultRegistry,
+  registry: Registry<RegistryContentType> | MetricsSource = defaultRegistry,
   options: MetricsHandlerOptions = {},
 ): MetricsHandler {
   const source = toMetricsSource(registry, 'metricsHandler: registry');
@@ -222,6 +222,39 @@ const PLAIN_HEADERS: OutgoingHttpHeaders = {
   'X-Content-Type-Options': 'nosniff',
 };
 
+/**
+ * A plain-text answer's body and headers (`text/plain`, `nosniff`, its length, then `extra`):
+ * every answer of the metrics listener but the exposition itself.
+ * @internal
+ */
+export function plainText(text: string, extra: OutgoingHttpHeaders = {}): { headers: OutgoingHttpHeaders; body: Buffer } {
+  const body = Buffer.from(text, 'utf8');
+  return { headers: { ...PLAIN_HEADERS, 'Content-Length': body.length, ...extra }, body };
+}
+
+/**
+ * Writes a whole response and returns true, or returns false without touching `res` when the
+ * client is gone or something already answered. May throw when the socket fails as it is
+ * written: the caller decides how to report that.
+ * @internal
+ */
+export function writeResponse(
+  res: ServerResponse,
+  status: number,
+  headers: OutgoingHttpHeaders,
+  body: Buffer,
+  head: boolean,
+): boolean {
+  if (res.headersSent || res.writableEnded || res.destroyed) return false;
+  // setHeader, not writeHead(status, headers): headers set that way stay readable with
+  // getHeader() by the host's own middleware (access logs, tracing).
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) res.setHeader(name, value);
+  res.writeHead(status);
+  if (head) res.end();
+  else res.end(body);
+  return true;
+}
+
 /** The state behind one handler. */
 class MetricsEndpoint {
   private readonly shared: SharedExposition;
@@ -329,20 +362,14 @@ class MetricsEndpoint {
     head: boolean,
     extra: OutgoingHttpHeaders = {},
   ): void {
-    const body = Buffer.from(text, 'utf8');
-    this.send(res, status, { ...PLAIN_HEADERS, 'Content-Length': body.length, ...extra }, body, head);
+    const { headers, body } = plainText(text, extra);
+    this.send(res, status, headers, body, head);
   }
 
   /** Writes a whole response unless the client is gone or something already answered. */
   private send(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: Buffer, head: boolean): void {
     try {
-      if (res.headersSent || res.writableEnded || res.destroyed) return;
-      // setHeader, not writeHead(status, headers): headers set that way stay readable with
-      // getHeader() by the host's own middleware (access logs, tracing).
-      for (const [name, value] of Object.entries(headers)) if (value !== undefined) res.setHeader(name, value);
-      res.writeHead(status);
-      if (head) res.end();
-      else res.end(body);
+      if (!writeResponse(res, status, headers, body, head)) return;
     } catch (err) {
       this.report(new Error(`metricsHandler: writing the response failed: ${shortMessage(err)}`, { cause: err }));
       try {

@@ -69,18 +69,26 @@ export type TracingMiddleware = (req: IncomingMessage, res: ServerResponse, next
 
 /** The parts of a Fastify request the hooks read (structural, so fastify stays optional). */
 export interface FastifyRequestLike {
+  /** Node's request under Fastify's: the span is started and kept on it, as for `node:http`. */
   readonly raw: IncomingMessage;
-  readonly routeOptions?: { readonly url?: string | undefined };
+  /** The matched route, whose pattern names the span. */
+  readonly routeOptions?: {
+    /** The route's pattern (`/apps/:name`); absent when Fastify matched no route. */
+    readonly url?: string | undefined;
+  };
 }
 
 /** The parts of a Fastify reply the hooks read. */
 export interface FastifyReplyLike {
+  /** Node's response under Fastify's: its `finish` and `close` end the span. */
   readonly raw: ServerResponse;
 }
 
 /** Fastify's `onRequest` and `onError` hooks, from {@link fastifyTracing}. */
 export interface FastifyTracingHooks {
+  /** Register as `onRequest`: starts the request's span and runs the rest of the request in it. */
   readonly onRequest: (request: FastifyRequestLike, reply: FastifyReplyLike, done: (err?: Error) => void) => void;
+  /** Register as `onError`: records what a handler threw on the span and marks it ERROR. */
   readonly onError: (
     request: FastifyRequestLike,
     reply: FastifyReplyLike,

@@ -16,6 +16,7 @@ import { context, propagation, type Context, type TextMapSetter } from '@opentel
 
 /** Something with `set(name, value)`, such as fetch's `Headers`. */
 export interface HeaderSetter {
+  /** Sets header `name` to `value`, replacing any value it had (a copied inbound one). */
   set(name: string, value: string): void;
 }
 

@@ -10,7 +10,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { register as defaultRegistry, type Registry } from 'prom-client';
+import { register as defaultRegistry, type Registry, type RegistryContentType } from 'prom-client';
 import { describe } from './describe';
 import { messageOf } from './errors';
 import { toMetricsSource, type MetricsSource } from './exposition';
@@ -18,13 +18,15 @@ import {
   HANDLER_OPTION_NAMES,
   checkHandlerOptions,
   metricsHandler,
+  plainText,
+  writeResponse,
   type MetricsHandlerOptions,
 } from './http';
 
 /** Options of {@link serveMetrics}: the listener's, plus every option of `metricsHandler`. */
 export interface ServeMetricsOptions extends MetricsHandlerOptions {
   /** What to serve (default: prom-client's global registry). See `metricsHandler`. */
-  readonly registry?: Registry | MetricsSource;
+  readonly registry?: Registry<RegistryContentType> | MetricsSource;
   /**
    * The address to bind (default `127.0.0.1`). Bind a wider one only behind a firewall or
    * with a `token`: metrics describe your workload.
@@ -224,6 +226,7 @@ function runFallback(
   }
 }
 
+/** Answers `text` as plain text; a response whose socket fails as it is written is destroyed. */
 function plain(
   res: ServerResponse,
   status: number,
@@ -232,14 +235,8 @@ function plain(
   extra: Record<string, string> = {},
 ): void {
   try {
-    if (res.headersSent || res.writableEnded || res.destroyed) return;
-    const body = Buffer.from(text, 'utf8');
-    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-    res.setHeader('Content-Length', body.length);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    for (const [name, value] of Object.entries(extra)) res.setHeader(name, value);
-    res.writeHead(status);
-    res.end(head ? undefined : body);
+    const { headers, body } = plainText(text, extra);
+    writeResponse(res, status, headers, body, head);
   } catch {
     res.destroy();
   }

@@ -22,9 +22,13 @@ import { StateBusy, StateDraining, StateIdle, type WorkerState } from './labels'
  * record stopped being valid, since it no longer counts).
  */
 export interface WorkerTransition {
+  /** The worker's key in the snapshot, as a string. */
   readonly workerId: string;
+  /** The worker record's `appId` ('' when it is not a string). */
   readonly appId: string;
+  /** The state at the previous sampled snapshot; `null` when the worker was absent. */
   readonly from: WorkerState | null;
+  /** The state at this snapshot; `null` when the worker has left (or no longer counts). */
   readonly to: WorkerState | null;
 }
 

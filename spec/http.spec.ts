@@ -5,7 +5,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { Agent, request } from 'node:http';
-import { Counter, Gauge, Registry, type OpenMetricsContentType } from 'prom-client';
+import { Counter, Gauge, Registry, type RegistryContentType } from 'prom-client';
 import {
   CONTENT_TYPES,
   METRIC_NAMES,
@@ -22,6 +22,7 @@ import { deferred, type Deferred } from './helpers/deferred';
 import { fillMetrics } from './helpers/fill-metrics';
 import { httpRequest, type HttpAnswer } from './helpers/http-client';
 import { listen, type TestServer } from './helpers/http-server';
+import { openMetricsRegistry } from './helpers/openmetrics-exemplars';
 import { parseExposition, valueOf } from './helpers/scrape';
 
 const OPENMETRICS_ACCEPT = 'application/openmetrics-text; version=1.0.0';
@@ -32,13 +33,13 @@ const PROMETHEUS_ACCEPT =
 
 const servers: TestServer[] = [];
 
-async function serve(registry: Registry, options?: MetricsHandlerOptions): Promise<string> {
+async function serve(registry: Registry<RegistryContentType>, options?: MetricsHandlerOptions): Promise<string> {
   return (await serveCounting(registry, options)).url;
 }
 
 /** Like {@link serve}, also counting the requests that reached the handler. */
 async function serveCounting(
-  registry: Registry,
+  registry: Registry<RegistryContentType>,
   options?: MetricsHandlerOptions,
 ): Promise<{ url: string; seen: () => number }> {
   const handler = metricsHandler(registry, options);
@@ -55,13 +56,6 @@ afterEach(async () => {
   jest.useRealTimers();
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
-
-/** A registry in OpenMetrics, made the way prom-client documents (its typings have no constructor argument). */
-function openMetricsRegistry(): Registry {
-  const registry = new Registry<OpenMetricsContentType>();
-  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-  return registry as unknown as Registry;
-}
 
 /** Family names declared by `# TYPE` lines, in order. */
 function families(text: string): string[] {

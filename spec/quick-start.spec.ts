@@ -1,18 +1,10 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import path from 'node:path';
-
-const run = promisify(execFile);
-const root = path.resolve(__dirname, '..');
+import { runTsFile } from './helpers/run-ts-child';
 
 describe('examples/quick-start.ts', () => {
   it('runs as the README shows and prints the counts and the scrape it narrates', async () => {
-    const { stdout, stderr } = await run(
-      process.execPath,
-      [require.resolve('ts-node/dist/bin.js'), '--transpile-only', 'examples/quick-start.ts', '--ticks', '3'],
-      { cwd: root, timeout: 60_000 },
-    );
+    const { code, stdout, stderr } = await runTsFile('examples/quick-start.ts', ['--ticks', '3'], { timeoutMs: 60_000 });
     expect(stderr).toBe('');
+    expect(code).toBe(0);
     expect(stdout).toBe(
       [
         'busy=1 idle=2 draining=0 sessions=1',

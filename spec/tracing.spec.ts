@@ -1,7 +1,7 @@
 import { ROOT_CONTEXT, context, createContextKey, propagation, trace } from '@opentelemetry/api';
 import { AlwaysOffSampler } from '@opentelemetry/sdk-trace-base';
-import { createServer, type AddressInfo } from 'node:net';
 import { DEFAULT_SERVICE_NAME, SHUTDOWN_GRACE_MS, initTracing, type TracingShutdown } from '../lib/tracing';
+import { freePort } from './helpers/free-port';
 import { resetTracing } from './helpers/in-memory-tracing';
 import { startBlackHole, startGrpcReceiver, type Receiver } from './helpers/otlp-receivers';
 
@@ -19,15 +19,6 @@ function endOneSpan(name = 'unit'): string {
   const span = trace.getTracer('tracing.spec').startSpan(name);
   span.end();
   return span.spanContext().traceId;
-}
-
-/** A port on 127.0.0.1 where nothing listens (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('initTracing', () => {
@@ -174,7 +165,7 @@ describe('initTracing', () => {
     const bound = exportTimeoutMillis + SHUTDOWN_GRACE_MS;
 
     it('connection refused (OTLP/gRPC): shutdown resolves, spans are dropped quietly', async () => {
-      const port = await closedPort();
+      const port = await freePort(); // nothing listens there
       const shutdown = await init(`127.0.0.1:${port}`, { exportTimeoutMillis });
       expect(() => endOneSpan()).not.toThrow();
       const started = Date.now();

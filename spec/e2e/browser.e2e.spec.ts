@@ -4,11 +4,9 @@
  * list fills, the text alternatives are there, and the page breaks no rule of its own
  * Content-Security-Policy.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startDemoProcess, type DemoProcess } from '../helpers/demo-process';
+import { tempDir, type TempDir } from '../helpers/temp-dir';
 import { waitUntil } from '../helpers/wait-until';
 
 const CHROMIUM_ARGS = [
@@ -57,13 +55,13 @@ describe('the live page in headless Chromium', () => {
   let demo: DemoProcess | undefined;
   let context: BrowserContext | undefined;
   let page: Page | undefined;
-  let profile: string | undefined;
+  let profile: TempDir | undefined;
   const problems: string[] = [];
 
   beforeAll(async () => {
     demo = startDemoProcess(['--port', '0', '--tick', '100']);
-    profile = await mkdtemp(join(tmpdir(), 'blockyard-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
+    profile = await tempDir('blockyard-chromium-');
+    context = await chromium.launchPersistentContext(profile.path, {
       executablePath: '/usr/bin/chromium',
       args: CHROMIUM_ARGS,
       headless: true,
@@ -73,7 +71,7 @@ describe('the live page in headless Chromium', () => {
   afterAll(async () => {
     await context?.close();
     const exit = await demo?.stop('SIGINT');
-    if (profile !== undefined) await rm(profile, { recursive: true, force: true });
+    await profile?.remove();
     expect(exit).toEqual({ code: 0, signal: null });
   }, 30_000);
 

@@ -3,21 +3,23 @@
  * fresh project, `require('blockyard-telemetry')` and use it, types included.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { tempDir, type TempDir } from '../helpers/temp-dir';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '../..');
 
 describe('the packed package', () => {
+  let temp: TempDir;
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'blockyard-pack-'));
+    temp = await tempDir('blockyard-pack-');
+    dir = temp.path;
   });
   afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await temp.remove();
   });
 
   it('installs from its tarball and works through require(), with its types', async () => {

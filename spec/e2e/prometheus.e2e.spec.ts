@@ -6,39 +6,19 @@
  * OpenMetrics, behind a bearer token) and answers PromQL with the values fed to the tracker,
  * then with the new ones after the snapshot changes.
  */
-import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import path from 'node:path';
-import { Registry, type OpenMetricsContentType } from 'prom-client';
+import { Registry } from 'prom-client';
 import { Subject } from 'rxjs';
 import { CONTENT_TYPES, WorkerStateTracker, newMetrics, serveMetrics, type MetricsServer } from '../../lib';
 import { fillMetrics } from '../helpers/fill-metrics';
 import { httpRequest } from '../helpers/http-client';
-import { startPrometheus, tempDir, type PrometheusServer } from '../helpers/prometheus-server';
+import { openMetricsRegistry } from '../helpers/openmetrics-exemplars';
+import { startPrometheus, type PrometheusServer } from '../helpers/prometheus-server';
+import { runCommand } from '../helpers/run-command';
 import { waitUntil } from '../helpers/wait-until';
 import { snapshotOf } from '../helpers/workers';
 
 const TRACE = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
-
-function openMetricsRegistry(): Registry {
-  const registry = new Registry<OpenMetricsContentType>();
-  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-  return registry as unknown as Registry;
-}
-
-/** Runs `command` with `input` on stdin (promtool reads metrics only there); resolves with its exit code and output. */
-function run(command: string, args: string[], input: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-    child.stdin.end(input);
-  });
-}
 
 describe('promtool check metrics', () => {
   it.each([
@@ -62,7 +42,8 @@ describe('promtool check metrics', () => {
       expect(text.headers['content-type']).toBe(CONTENT_TYPES.prometheus);
       expect(text.text).not.toContain('trace_id');
       expect(text.text).toContain('# TYPE blockyard_workers_spawned_total counter\nblockyard_workers_spawned_total 7\n');
-      const { code, output } = await run('promtool', ['check', 'metrics'], text.text);
+      // promtool reads the metrics to check on stdin only.
+      const { code, output } = await runCommand('promtool', ['check', 'metrics'], { input: text.text });
       expect(output).toBe('');
       expect(code).toBe(0);
     } finally {
@@ -79,7 +60,6 @@ describe('a real Prometheus scraping a served registry', () => {
   const tracker = new WorkerStateTracker({ metrics, tick: tick$ });
   const answered: string[] = [];
   let served: MetricsServer;
-  let dir: { path: string; remove(): Promise<void> } | undefined;
   let prometheus: PrometheusServer | undefined;
 
   /** The single value of an instant PromQL query, or undefined while there is none. */
@@ -115,35 +95,13 @@ describe('a real Prometheus scraping a served registry', () => {
       res.once('finish', () => answered.push(String(res.getHeader('content-type'))));
     });
 
-    dir = await tempDir('blockyard-prometheus-');
-    const { port: target } = new URL(served.url);
-    const config = path.join(dir.path, 'prometheus.yml');
-    await writeFile(
-      config,
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  scrape_timeout: 1s',
-        '  evaluation_interval: 1s',
-        'scrape_configs:',
-        '  - job_name: blockyard',
-        '    metrics_path: /metrics',
-        '    authorization:',
-        '      type: Bearer',
-        `      credentials: ${token}`,
-        '    static_configs:',
-        `      - targets: ['127.0.0.1:${target}']`,
-        '',
-      ].join('\n'),
-    );
-    prometheus = await startPrometheus(config, path.join(dir.path, 'data'));
+    prometheus = await startPrometheus({ target: new URL(served.url).host, token });
   }, 60_000);
 
   afterAll(async () => {
     await prometheus?.stop();
     tracker.stop();
     await served?.close();
-    await dir?.remove();
   }, 30_000);
 
   it('answers PromQL with the fed values: every state, a counter and a histogram quantile', async () => {

@@ -8,12 +8,9 @@
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { startDemoProcess, type DemoProcess } from '../helpers/demo-process';
-import {
-  runCommand,
-  startPrometheus,
-  tempDir,
-  type PrometheusServer,
-} from '../helpers/prometheus-server';
+import { startPrometheus, type PrometheusServer } from '../helpers/prometheus-server';
+import { runCommand } from '../helpers/run-command';
+import { tempDir } from '../helpers/temp-dir';
 import { waitUntil } from '../helpers/wait-until';
 
 const PROMETHEUS_DIR = resolve(__dirname, '..', '..', 'examples', 'prometheus');
@@ -34,7 +31,7 @@ describe('promtool and examples/prometheus', () => {
   });
 
   it('test rules: each alert fires on its synthetic series and stays quiet on a healthy one', async () => {
-    const { code, output } = await runCommand('promtool', ['test', 'rules', 'rules.test.yml'], PROMETHEUS_DIR);
+    const { code, output } = await runCommand('promtool', ['test', 'rules', 'rules.test.yml'], { cwd: PROMETHEUS_DIR });
     expect(output).toContain('SUCCESS');
     expect(output).not.toContain('FAILED');
     expect(code).toBe(0);
@@ -59,7 +56,7 @@ describe('promtool and examples/prometheus', () => {
       expect(broken).not.toBe(rules);
       await writeFile(join(dir.path, 'rules.yml'), broken);
       await copyFile(RULE_TESTS, join(dir.path, 'rules.test.yml'));
-      const { code, output } = await runCommand('promtool', ['test', 'rules', 'rules.test.yml'], dir.path);
+      const { code, output } = await runCommand('promtool', ['test', 'rules', 'rules.test.yml'], { cwd: dir.path });
       expect(output).toContain('FAILED');
       expect(output).toContain('alertname: BlockyardHighProxy5xxRatio');
       expect(code).toBe(1);
@@ -69,7 +66,7 @@ describe('promtool and examples/prometheus', () => {
   });
 
   it('check config: the sample prometheus.yml is valid and loads the rules', async () => {
-    const { code, output } = await runCommand('promtool', ['check', 'config', 'prometheus.yml'], PROMETHEUS_DIR);
+    const { code, output } = await runCommand('promtool', ['check', 'config', 'prometheus.yml'], { cwd: PROMETHEUS_DIR });
     expect(output).toContain('SUCCESS: 1 rule files found');
     expect(code).toBe(0);
   });
@@ -78,36 +75,16 @@ describe('promtool and examples/prometheus', () => {
 describe('a real Prometheus scraping the demo, with the rules loaded', () => {
   let demo: DemoProcess | undefined;
   let prometheus: PrometheusServer | undefined;
-  let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
 
   beforeAll(async () => {
     demo = startDemoProcess(['--port', '0', '--tick', '50']);
     const { metrics } = await demo.urls();
-    dir = await tempDir('blockyard-demo-prometheus-');
-    const config = join(dir.path, 'prometheus.yml');
-    await writeFile(
-      config,
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  scrape_timeout: 1s',
-        '  evaluation_interval: 1s',
-        'rule_files:',
-        `  - ${RULES}`,
-        'scrape_configs:',
-        '  - job_name: blockyard',
-        '    static_configs:',
-        `      - targets: ['${new URL(metrics).host}']`,
-        '',
-      ].join('\n'),
-    );
-    prometheus = await startPrometheus(config, join(dir.path, 'data'));
+    prometheus = await startPrometheus({ target: new URL(metrics).host, ruleFiles: [RULES] });
   }, 90_000);
 
   afterAll(async () => {
     await prometheus?.stop();
     const exit = await demo?.stop('SIGINT');
-    await dir?.remove();
     expect(exit).toEqual({ code: 0, signal: null });
   }, 30_000);
 

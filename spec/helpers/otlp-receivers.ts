@@ -9,9 +9,10 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ProtobufReader } from '@opentelemetry/otlp-transformer/build/src/common/protobuf/protobuf-reader';
-import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import { listen } from './http-server';
 
 /** An attribute value as the tests compare it. */
 export type AttributeValue = string | number | boolean;
@@ -190,13 +191,13 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** An OTLP/HTTP receiver at `http://127.0.0.1:<port><path>` (it answers on any path). */
-export function startHttpReceiver(path = '/v1/traces'): Promise<Receiver> {
-  const spans: ReceivedSpan[] = [];
-  const server = createHttpServer((req, res) => {
+export async function startHttpReceiver(path = '/v1/traces'): Promise<Receiver> {
+  const receiver: Receiver = { endpoint: '', spans: [], requests: 0, paths: [], close: () => Promise.resolve() };
+  const server = await listen((req, res) => {
     readBody(req).then(
       (body) => {
         const json = (req.headers['content-type'] ?? '').includes('json');
-        spans.push(...(json ? decodeJsonRequest(body) : decodeProtobufRequest(body)));
+        receiver.spans.push(...(json ? decodeJsonRequest(body) : decodeProtobufRequest(body)));
         receiver.requests += 1;
         receiver.paths.push(req.url ?? '');
         res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
@@ -208,24 +209,7 @@ export function startHttpReceiver(path = '/v1/traces'): Promise<Receiver> {
       },
     );
   });
-  const receiver: Receiver = {
-    endpoint: '',
-    spans,
-    requests: 0,
-    paths: [],
-    close: () =>
-      new Promise<void>((done) => {
-        server.close(() => done());
-        server.closeAllConnections();
-      }),
-  };
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve(Object.assign(receiver, { endpoint: `http://127.0.0.1:${port}${path}` }));
-    });
-  });
+  return Object.assign(receiver, { endpoint: `${server.origin}${path}`, close: () => server.close() });
 }
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';

@@ -1,52 +1,43 @@
 /**
- * Debian's real `prometheus` and `promtool` for end-to-end tests: run promtool and read its
- * verdict, or start a Prometheus on a free 127.0.0.1 port with a temporary data directory
- * and query its HTTP API. Waits poll with a deadline (wait-until.ts), never a fixed sleep.
+ * Debian's real `prometheus` for end-to-end tests: start one on a free 127.0.0.1 port, with
+ * its configuration and data in a temporary folder, scraping one target every second, and
+ * query its HTTP API. Waits poll with a deadline (wait-until.ts), never a fixed sleep.
+ * (promtool runs through run-command.ts.)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { freePort } from './free-port';
 import { httpRequest } from './http-client';
+import { tempDir } from './temp-dir';
 import { waitUntil } from './wait-until';
 
-/** What a finished command left. */
-export interface CommandResult {
-  readonly code: number | null;
-  /** stdout and stderr, interleaved as they came. */
-  readonly output: string;
+/** What Prometheus scrapes and loads. */
+export interface PrometheusOptions {
+  /** The one target, `host:port`, scraped at `/metrics` as job `blockyard`. */
+  readonly target: string;
+  /** A bearer token to scrape with (serveMetrics' `token` option). */
+  readonly token?: string;
+  /** Rule files to load, absolute paths. */
+  readonly ruleFiles?: readonly string[];
 }
 
-/** Runs `command` to its end (in `cwd`, default the current folder) and returns its exit code and output. */
-export function runCommand(command: string, args: readonly string[], cwd?: string): Promise<CommandResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
-
-/** A port free on 127.0.0.1 now (the OS picks it; it is released for the program to take). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** A temporary folder, removed by the returned function. */
-export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), prefix));
-  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+/** The prometheus.yml for `options`: scrapes and evaluates rules every second. */
+export function prometheusConfig({ target, token, ruleFiles = [] }: PrometheusOptions): string {
+  return [
+    'global:',
+    '  scrape_interval: 1s',
+    '  scrape_timeout: 1s',
+    '  evaluation_interval: 1s',
+    ...(ruleFiles.length > 0 ? ['rule_files:', ...ruleFiles.map((file) => `  - ${file}`)] : []),
+    'scrape_configs:',
+    '  - job_name: blockyard',
+    '    metrics_path: /metrics',
+    ...(token !== undefined ? ['    authorization:', '      type: Bearer', `      credentials: ${token}`] : []),
+    '    static_configs:',
+    `      - targets: ['${target}']`,
+    '',
+  ].join('\n');
 }
 
 /** One series of an instant query's answer. */
@@ -65,22 +56,25 @@ export interface PrometheusServer {
   query(promql: string): Promise<QuerySample[]>;
   /** GETs an API path (e.g. `/api/v1/rules`) and returns its `data`. */
   get<T>(apiPath: string): Promise<T>;
-  /** Stops it (SIGTERM, then SIGKILL after 10 s) and waits for the exit. */
+  /** Stops it (SIGTERM, then SIGKILL after 10 s), waits for the exit and removes its folder. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts `prometheus` with the config file `configFile`, its data in `dataDir`, listening on
- * a free 127.0.0.1 port, and resolves once it is ready.
+ * Starts `prometheus` configured by {@link prometheusConfig}, its configuration and data in a
+ * temporary folder, listening on a free 127.0.0.1 port, and resolves once it is ready.
  */
-export async function startPrometheus(configFile: string, dataDir: string): Promise<PrometheusServer> {
+export async function startPrometheus(options: PrometheusOptions): Promise<PrometheusServer> {
+  const dir = await tempDir('blockyard-prometheus-');
+  const configFile = join(dir.path, 'prometheus.yml');
+  await writeFile(configFile, prometheusConfig(options));
   const port = await freePort();
   const api = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(
     'prometheus',
     [
       `--config.file=${configFile}`,
-      `--storage.tsdb.path=${dataDir}`,
+      `--storage.tsdb.path=${join(dir.path, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
     ],
@@ -104,6 +98,7 @@ export async function startPrometheus(configFile: string, dataDir: string): Prom
       await exited;
       clearTimeout(killer);
     }
+    await dir.remove();
   };
 
   try {

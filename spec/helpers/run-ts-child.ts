@@ -4,33 +4,26 @@
  * stderr when it fails, and kills it (and rejects) when it has not exited by the deadline: a
  * child that does not exit by itself has left a handle open.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { runCommand, type CommandResult } from './run-command';
 
 const ROOT = join(__dirname, '..', '..');
 
-export function runTsChild(file: string, args: readonly string[], { timeoutMs = 20_000 } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, file), ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const deadline = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${file} ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(deadline);
-      reject(err);
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(deadline);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${file} ${args.join(' ')} exited with ${code ?? signal}\n${stderr}`));
-    });
+/** Runs `file` (relative to the repository root) with `args`, to its end; see the module doc. */
+export async function runTsFile(
+  file: string,
+  args: readonly string[],
+  { timeoutMs = 20_000 } = {},
+): Promise<CommandResult> {
+  return runCommand(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, file), ...args], {
+    cwd: ROOT,
+    timeoutMs,
   });
+}
+
+/** {@link runTsFile}, resolving with stdout when the child exits 0 and rejecting otherwise. */
+export async function runTsChild(file: string, args: readonly string[], { timeoutMs = 20_000 } = {}): Promise<string> {
+  const { code, signal, stdout, stderr } = await runTsFile(file, args, { timeoutMs });
+  if (code === 0) return stdout;
+  throw new Error(`${file} ${args.join(' ')} exited with ${code ?? signal}\n${stderr}`);
 }

@@ -5,14 +5,13 @@
  */
 import { trace } from '@opentelemetry/api';
 import express from 'express';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { NEVER } from 'rxjs';
 import { newMetrics } from '../../lib/metrics';
 import { tracingMiddleware } from '../../lib/middleware';
 import { initTracing } from '../../lib/tracing';
 import { WorkerStateTracker } from '../../lib/tracker';
 import { httpRequest } from './http-client';
+import { listen, type TestServer } from './http-server';
 import { openMetricsRegistry } from './openmetrics-exemplars';
 
 /** What a burst left behind. */
@@ -42,12 +41,12 @@ export async function tracedBurst(endpoint: string, n: number): Promise<BurstRes
     tracker.record({ type: 'proxy_request', app: 'demo', status: 200, seconds: Number(req.params.id) / 1000 });
     res.send('done');
   });
-  const server = createServer(app);
+  let server: TestServer | undefined;
   try {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
+    server = await listen(app);
+    const origin = server.origin;
     const answers = await Promise.all(
-      Array.from({ length: n }, (_, i) => httpRequest(`http://127.0.0.1:${port}/work/${i}?burst=1`)),
+      Array.from({ length: n }, (_, i) => httpRequest(`${origin}/work/${i}?burst=1`)),
     );
     const exposition = await metrics.registry.metrics();
     const started = Date.now();
@@ -56,8 +55,7 @@ export async function tracedBurst(endpoint: string, n: number): Promise<BurstRes
   } finally {
     tracker.stop();
     await shutdown();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server?.close();
   }
 }
 

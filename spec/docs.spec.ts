@@ -1,0 +1,84 @@
+/**
+ * The API reference stays complete: TypeDoc (`npm run docs`, configured by typedoc.json)
+ * converts lib/index.ts without an error, finds every export documented and every `{@link}`
+ * resolvable, and the README's "API reference" names every export of lib/index.ts and nothing
+ * else. TypeDoc runs once, in a child process (it is an ES module, which jest's CommonJS
+ * sandbox cannot load), writing only its JSON model to a temporary folder.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCommand, type CommandResult } from './helpers/run-command';
+import { tempDir, type TempDir } from './helpers/temp-dir';
+
+const ROOT = join(__dirname, '..');
+const TYPEDOC = join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc');
+
+/** The part of TypeDoc's JSON model this test reads: the exports of the entry point. */
+interface TypeDocProject {
+  readonly children?: readonly { readonly name: string }[];
+}
+
+let out: TempDir;
+let run: CommandResult;
+let exported: string[];
+
+beforeAll(async () => {
+  out = await tempDir('blockyard-typedoc-');
+  const json = join(out.path, 'api.json');
+  // typedoc.json as `npm run docs` reads it; --json alone replaces the HTML output.
+  run = await runCommand(process.execPath, [TYPEDOC, '--json', json, '--logLevel', 'Warn'], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1' },
+    timeoutMs: 60_000,
+  });
+  const project = run.code === 0 ? (JSON.parse(await readFile(json, 'utf8')) as TypeDocProject) : {};
+  exported = (project.children ?? []).map((c) => c.name).sort();
+}, 90_000);
+
+afterAll(async () => {
+  await out?.remove();
+});
+
+/** TypeDoc's messages of one level, without the level tag and the closing tally. */
+function messages(level: 'warning' | 'error'): string[] {
+  const tag = `[${level}] `;
+  return run.output
+    .split('\n')
+    .map((line) => line.replace(/\x1b\[[0-9;]*m/g, '').trim())
+    .filter((line) => line.startsWith(tag) && !/^\[\w+\] Found \d+ errors? and \d+ warnings?$/.test(line))
+    .map((line) => line.slice(tag.length));
+}
+
+describe('TypeDoc (npm run docs)', () => {
+  it('converts lib/index.ts without an error', () => {
+    expect(messages('error')).toEqual([]);
+    expect(run.code).toBe(0);
+    expect(exported.length).toBeGreaterThan(50);
+  });
+
+  it('finds every export documented and every link resolvable', () => {
+    expect(messages('warning')).toEqual([]);
+  });
+});
+
+describe("the README's API reference", () => {
+  /** The export each row of the section's tables names: the identifier its first cell starts with. */
+  async function listed(): Promise<string[]> {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const start = readme.indexOf('\n## API reference\n');
+    expect(start).toBeGreaterThanOrEqual(0);
+    const end = readme.indexOf('\n## ', start + 1);
+    const section = readme.slice(start, end < 0 ? undefined : end);
+    return [...section.matchAll(/^\| `([A-Za-z_$][\w$]*)/gm)].map((m) => m[1] as string);
+  }
+
+  it('names every export of lib/index.ts, once', async () => {
+    const names = await listed();
+    expect(exported.filter((name) => !names.includes(name))).toEqual([]);
+    expect(names.filter((name, i) => names.indexOf(name) !== i)).toEqual([]);
+  });
+
+  it('names nothing that lib/index.ts does not export', async () => {
+    expect((await listed()).filter((name) => !exported.includes(name))).toEqual([]);
+  });
+});
