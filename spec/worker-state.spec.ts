@@ -77,7 +77,7 @@ describe('invalidWorkerReason', () => {
   it('names the field and quotes the value', () => {
     expect(invalidWorkerReason(worker({ sessions: 2.5 }))).toBe('sessions must be a non-negative integer, got number 2.5');
     expect(invalidWorkerReason({ ...worker(), appId: 'x'.repeat(10_000) })).toBeUndefined();
-    expect(invalidWorkerReason({ ...worker(), appId: 5n })).toBe('appId must be a non-empty string, got bigint 5');
+    expect(invalidWorkerReason({ ...worker(), appId: 5n }, { strict: true })).toBe('appId must be a non-empty string, got bigint 5');
     const long = invalidWorkerReason({ ...worker(), draining: 'y'.repeat(10_000) }) ?? '';
     expect(long.length).toBeLessThan(120);
   });
