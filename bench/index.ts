@@ -6,8 +6,9 @@ import os from 'node:os';
 import { compare, table, type ComparisonResult } from './harness';
 import { eventComparison } from './events';
 import { reconcileComparisons } from './reconcile';
+import { concurrentSection, expositionSection, figuresTable, memorySection, type BenchSection, type Figure } from './scrape';
 
-function main(): void {
+async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
   const results: ComparisonResult[] = [];
@@ -25,15 +26,35 @@ function main(): void {
     run('reconcile', () => reconcileComparisons(n, false));
     run('reconcile', () => reconcileComparisons(n, true));
   }
+  // For the README: what checking every ActiveWorker field on every tick costs.
+  run('reconcile', () => reconcileComparisons(100_000, false, true));
   run('events', eventComparison);
+  const figures: Figure[] = [];
+  const notes: string[] = [];
+  const runSection = async (name: string, measure: () => Promise<BenchSection>): Promise<void> => {
+    if (only !== undefined && !name.includes(only)) return;
+    const section = await measure();
+    results.push(...section.results);
+    figures.push(...section.figures);
+    notes.push(...section.notes);
+    if (!json) console.error(`done: ${name}`);
+  };
+  await runSection('scrape exposition', expositionSection);
+  await runSection('scrape concurrent', () => concurrentSection());
+  await runSection('memory', () => memorySection());
 
   const machine = `${os.cpus()[0]?.model ?? 'unknown cpu'} x${os.cpus().length}, node ${process.version}`;
   if (json) {
-    console.log(JSON.stringify({ machine, results }, null, 2));
+    console.log(JSON.stringify({ machine, results, figures, notes }, null, 2));
   } else {
     console.log(`machine: ${machine}\n`);
     console.log(table(results));
+    if (figures.length > 0) console.log(`\n${figuresTable(figures)}`);
+    for (const note of notes) console.log(`\nnote: ${note}`);
   }
 }
 
-main();
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -191,6 +191,21 @@ function familyName(name: string, type: unknown, format: ExpositionFormat): stri
  */
 export function renderRegistry(registry: Registry<RegistryContentType>, format: ExpositionFormat): Promise<string> {
   const collectors = registry.getMetricsAsArray() as unknown as Collector[];
+  // The common cases need no view: prom-client's own metrics() as it is.
+  // - A registry scraped in its own OpenMetrics format: the renaming prom-client does there is
+  //   the one the view undoes for text scrapes (registeredName), so it is harmless.
+  // - A text registry scraped as text, with every collector under the name it was registered
+  //   with (no OpenMetrics rendering has renamed a counter it shares).
+  if (format === 'openmetrics' && registry.contentType === Registry.OPENMETRICS_CONTENT_TYPE) {
+    return registry.metrics();
+  }
+  if (
+    format === 'prometheus' &&
+    registry.contentType === Registry.PROMETHEUS_CONTENT_TYPE &&
+    collectors.every((c) => registry.getSingleMetric(c.name) === (c as unknown))
+  ) {
+    return registry.metrics();
+  }
   const views = collectors.map((collector) => {
     const name = registeredName(registry, collector);
     return {
@@ -265,9 +280,14 @@ export class SharedExposition {
     const entry: InFlightExposition = { text };
     this.inFlight.set(format, entry);
     const settle = (): void => this.abandon(format, entry);
-    // Also marks `text` handled: a rejection nobody waits for any more must not become an
-    // unhandled rejection, which would end the host process.
-    text.then(settle, settle);
+    // The serialization stays shared until its gzip (when a scrape asked for one: Prometheus
+    // always does) is done too; otherwise scrapes arriving while it compresses would each
+    // start a render of their own. The handlers also mark `text` handled: a rejection nobody
+    // waits for any more must not become an unhandled rejection, which would end the host.
+    text.then(
+      () => (entry.gzipped === undefined ? settle() : entry.gzipped.then(settle, settle)),
+      settle,
+    );
     return entry;
   }
 

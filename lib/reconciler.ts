@@ -173,6 +173,15 @@ export class SnapshotReconciler {
     let draining = 0;
     let sessions = 0;
     diff.begin();
+    // The diff's aligned case inlined with locals (see StateDiff.aligned): one pointer compare
+    // of ids and one byte compare of states per worker while the snapshot keeps its shape.
+    const base = diff.aligned();
+    const baseIds = base.ids;
+    const baseWorkers = base.workers;
+    const baseCodes = base.codes;
+    const baseLength = base.length;
+    let aligned = true;
+    let i = 0;
     try {
       // Keys and values walked in lockstep: no [key, value] array per entry.
       const ids = map.keys();
@@ -199,13 +208,20 @@ export class SnapshotReconciler {
           code = CODE_IDLE;
         }
         sessions += count;
-        diff.visit(id, worker, code);
+        if (aligned && i < baseLength && baseIds[i] === id) {
+          if (baseCodes[i] !== code) diff.changeInPlace(i, id as string, worker, code);
+          if (baseWorkers[i] !== worker) baseWorkers[i] = worker;
+        } else {
+          aligned = false;
+          diff.visitUnaligned(i, typeof id === 'string' ? id : String(id), worker, code);
+        }
+        i += 1;
       }
     } catch {
       diff.abandon();
       return undefined;
     }
-    diff.commit();
+    diff.commit(i);
     return { busy, idle, draining, workers: busy + idle + draining, sessions };
   }
 

@@ -121,6 +121,18 @@ export class StateDiff {
   }
 
   /**
+   * The baseline's parallel arrays and length, for a walk that checks the aligned case itself
+   * with locals (the reconciler's Map loop): while `ids[i] === id`, it compares `codes[i]`,
+   * calls {@link changeInPlace} when the state differs and refreshes `workers[i]`; from the
+   * first position where ids differ it calls {@link visitUnaligned} for every later worker, and
+   * ends with {@link commit} given the number of workers walked. The arrays are only written in
+   * place during a walk, so they may be held in locals until `commit`.
+   */
+  aligned(): { readonly ids: readonly string[]; readonly workers: unknown[]; readonly codes: Uint8Array; readonly length: number } {
+    return this.baseline;
+  }
+
+  /**
    * Records one valid worker (its id, record and state code) of the walk in progress. Kept
    * small so the JIT inlines it into the walk: the aligned case is a few compares.
    */
@@ -136,7 +148,8 @@ export class StateDiff {
     this.visitUnaligned(i, typeof id === 'string' ? id : String(id), worker, code);
   }
 
-  private changeInPlace(i: number, id: string, worker: unknown, code: number): void {
+  /** Records a state change of the worker at aligned position `i`, in place (undone on abandon). */
+  changeInPlace(i: number, id: string, worker: unknown, code: number): void {
     const base = this.baseline;
     const before = base.codes[i] as number;
     this.undoPositions.push(i);
@@ -145,7 +158,8 @@ export class StateDiff {
     this.report(id, worker, STATE_OF_CODE[before] as WorkerState, code);
   }
 
-  private visitUnaligned(i: number, id: string, worker: unknown, code: number): void {
+  /** Records the worker at position `i`, from the first position where ids stopped matching on. */
+  visitUnaligned(i: number, id: string, worker: unknown, code: number): void {
     if (this.splitAt < 0) this.split(i);
     const base = this.baseline;
     this.tail.push(id, worker, code);
@@ -159,8 +173,12 @@ export class StateDiff {
     }
   }
 
-  /** Completes the walk: adds departures, and makes this walk the baseline for the next. */
-  commit(): void {
+  /**
+   * Completes the walk: adds departures, and makes this walk the baseline for the next.
+   * `walked` is the number of workers walked, for walks that did not go through {@link visit}.
+   */
+  commit(walked: number = this.position): void {
+    this.position = walked;
     const base = this.baseline;
     const from = this.splitAt < 0 ? this.position : this.splitAt;
     for (let j = from; j < base.length; j += 1) {

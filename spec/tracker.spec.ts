@@ -278,6 +278,33 @@ describe('WorkerStateTracker: transitions$', () => {
     expect(seen).toEqual([]);
   });
 
+  it('reports each change once when an invalid entry follows a changed one in a Map', () => {
+    const ticks = new Subject<void>();
+    const { tracker } = track({ tick: ticks });
+    const seen: WorkerTransition[] = [];
+    tracker.transitions$.subscribe((t) => seen.push(t));
+    const records = new Map([
+      ['a', idle()],
+      ['b', idle()],
+      ['c', idle()],
+    ]);
+    tracker.feed(records);
+    ticks.next();
+    seen.length = 0;
+    // 'a' changes in place, then 'b' is invalid: the fast walk gives up and the slow one
+    // (which names 'b') must find 'a''s change against the baseline, not against its own edit.
+    records.set('a', busy());
+    records.set('b', { ...idle(), sessions: -1 });
+    ticks.next();
+    expect(seen).toEqual([
+      { workerId: 'a', appId: 'app', from: 'idle', to: 'busy' },
+      { workerId: 'b', appId: 'app', from: 'idle', to: null },
+    ]);
+    seen.length = 0;
+    ticks.next();
+    expect(seen).toEqual([]);
+  });
+
   it('treats an entry that turns invalid as gone, and a first subscriber as starting from empty', () => {
     const ticks = new Subject<void>();
     const { tracker } = track({ tick: ticks });
