@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { compare, table, type ComparisonResult } from './harness';
 import { eventComparison } from './events';
-import { reconcileComparisons } from './reconcile';
+import { bytesPerTick, reconcileComparisons } from './reconcile';
 import { concurrentSection, expositionSection, figuresTable, memorySection, type BenchSection, type Figure } from './scrape';
 
 async function main(): Promise<void> {
@@ -39,6 +39,22 @@ async function main(): Promise<void> {
     notes.push(...section.notes);
     if (!json) console.error(`done: ${name}`);
   };
+  await runSection('reconcile allocation', async () => {
+    const rows: Figure[] = [];
+    for (const withTransitions of [false, true]) {
+      for (const n of [1_000, 100_000, 1_000_000]) {
+        const bytes = bytesPerTick(n, withTransitions);
+        rows.push({
+          case: `reconcile ${n.toLocaleString('en')} workers${withTransitions ? ' + transitions$' : ''}`,
+          figure: 'bytes allocated per tick (snapshot unchanged in shape)',
+          value: bytes,
+          unit: 'B',
+          ...(n >= 100_000 ? { goal: 'none per worker (< 0.1 B/worker)', met: bytes < n / 10 } : {}),
+        });
+      }
+    }
+    return { results: [], figures: rows, notes: [] };
+  });
   await runSection('scrape exposition', expositionSection);
   await runSection('scrape concurrent', () => concurrentSection());
   await runSection('memory', () => memorySection());

@@ -2,6 +2,7 @@
  * Reconcile: one tick of the tracker on a snapshot of N workers, against a hand-written loop
  * that counts the same snapshot and sets the same gauges with plain prom-client (the floor).
  */
+import v8 from 'node:v8';
 import { Gauge, Registry } from 'prom-client';
 import { Subject } from 'rxjs';
 import { WorkerStateTracker, newMetrics, type ActiveWorker } from '../lib';
@@ -83,4 +84,37 @@ export function reconcileComparisons(
       tracker.stop();
     },
   };
+}
+
+/**
+ * Bytes allocated by one tick, read from V8's new space (where every allocation lands) before
+ * and after the tick. A tick allocates a few objects whatever the size (the counts, the
+ * emitted transitions); nothing per worker while the snapshot keeps its shape, so the figure
+ * must not grow with the number of workers. A tick during which a scavenge ran is measured
+ * again; the median of several ticks is reported.
+ */
+export function bytesPerTick(n: number, withTransitions: boolean): number {
+  const snapshot = workers(n);
+  const ticks = new Subject<void>();
+  const tracker = new WorkerStateTracker({ metrics: newMetrics(new Registry()), tick: ticks });
+  tracker.feed(snapshot);
+  const sub = withTransitions ? tracker.transitions$.subscribe(() => undefined) : undefined;
+  const newSpaceUsed = (): number =>
+    v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_used_size ?? 0;
+  try {
+    // Warm up until the walk runs optimized (unoptimized code allocates iterator results).
+    for (let i = 0, warm = Math.max(50, 5e6 / n); i < warm; i += 1) ticks.next();
+    const samples: number[] = [];
+    while (samples.length < 9) {
+      const before = newSpaceUsed();
+      ticks.next();
+      const after = newSpaceUsed();
+      if (after >= before) samples.push(after - before); // else a scavenge ran: measure again
+    }
+    samples.sort((a, b) => a - b);
+    return samples[4] as number;
+  } finally {
+    sub?.unsubscribe();
+    tracker.stop();
+  }
 }
