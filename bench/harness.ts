@@ -49,25 +49,46 @@ function timeCalls(fn: () => void, calls: number): number {
   return (used.user + used.system) * 1000;
 }
 
-/** Runs `c` for `rounds` rounds (after a warm-up) and returns the medians. */
-export function compare(c: Comparison, rounds = 7): ComparisonResult {
-  // Warm up both so the JIT has optimized them before anything is timed.
+/** {@link timeCalls} for work that completes in a promise: each call is awaited in turn. */
+async function timeAwaitedCalls(fn: () => Promise<unknown>, calls: number): Promise<number> {
+  const start = process.cpuUsage();
+  for (let i = 0; i < calls; i += 1) await fn();
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) * 1000;
+}
+
+/** One measured pair whose work completes in promises (each call is awaited). */
+export interface AsyncComparison extends Omit<Comparison, 'ours' | 'floor'> {
+  readonly ours: () => Promise<unknown>;
+  readonly floor: () => Promise<unknown>;
+}
+
+/**
+ * Runs `c` for `rounds` rounds (after a warm-up) and returns the medians. The timing loops
+ * are synchronous for a {@link Comparison} (nothing but the work inside them) and awaited for
+ * an {@link AsyncComparison}; the rounds around them are the same.
+ */
+export async function compare(c: Comparison | AsyncComparison, rounds = 7, awaited = false): Promise<ComparisonResult> {
+  const time = (fn: () => unknown, calls: number): Promise<number> | number =>
+    awaited ? timeAwaitedCalls(fn as () => Promise<unknown>, calls) : timeCalls(fn as () => void, calls);
   let calls = c.callsPerRound ?? 0;
   if (calls === 0) {
+    // Enough calls for about 100 ms of the floor a round.
     calls = 1;
-    while (timeCalls(c.floor, calls) < 20e6 && calls < 1e7) calls *= 2;
+    while ((await time(c.floor, calls)) < 20e6 && calls < 1e7) calls *= 2;
     calls *= 5;
   }
-  timeCalls(c.ours, Math.max(1, Math.floor(calls / 2)));
-  timeCalls(c.floor, Math.max(1, Math.floor(calls / 2)));
+  // Warm up both so the JIT has optimized them before anything is timed.
+  await time(c.ours, Math.max(1, Math.floor(calls / 2)));
+  await time(c.floor, Math.max(1, Math.floor(calls / 2)));
   const ratios: number[] = [];
   const ours: number[] = [];
   const floor: number[] = [];
   for (let r = 0; r < rounds; r += 1) {
     // Alternate the order so neither side always runs on a warmer cache.
-    const a = r % 2 === 0 ? timeCalls(c.ours, calls) : 0;
-    const f = timeCalls(c.floor, calls);
-    const o = r % 2 === 0 ? a : timeCalls(c.ours, calls);
+    const a = r % 2 === 0 ? await time(c.ours, calls) : 0;
+    const f = await time(c.floor, calls);
+    const o = r % 2 === 0 ? a : await time(c.ours, calls);
     ours.push(o / (calls * c.unitsPerCall));
     floor.push(f / (calls * c.unitsPerCall));
     ratios.push(o / f);

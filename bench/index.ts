@@ -3,7 +3,7 @@
  * process, as medians of several rounds. See README "Performance" for the figures and goals.
  */
 import os from 'node:os';
-import { compare, table, type ComparisonResult } from './harness';
+import { compare, table, type Comparison, type ComparisonResult } from './harness';
 import { eventComparison } from './events';
 import { bytesPerTick, reconcileComparisons } from './reconcile';
 import { concurrentSection, expositionSection, figuresTable, memorySection, type BenchSection, type Figure } from './scrape';
@@ -12,23 +12,23 @@ async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
   const results: ComparisonResult[] = [];
-  const run = (name: string, make: () => { comparison: Parameters<typeof compare>[0]; stop: () => void }): void => {
+  const run = async (name: string, make: () => { comparison: Comparison; stop: () => void }): Promise<void> => {
     if (only !== undefined && !name.includes(only)) return;
     const { comparison, stop } = make();
     try {
-      results.push(compare(comparison));
+      results.push(await compare(comparison));
     } finally {
       stop();
     }
     if (!json) console.error(`done: ${comparison.name}`);
   };
   for (const n of [1_000, 100_000, 1_000_000]) {
-    run('reconcile', () => reconcileComparisons(n, false));
-    run('reconcile', () => reconcileComparisons(n, true));
+    await run('reconcile', () => reconcileComparisons(n, false));
+    await run('reconcile', () => reconcileComparisons(n, true));
   }
   // For the README: what checking every ActiveWorker field on every tick costs.
-  run('reconcile', () => reconcileComparisons(100_000, false, true));
-  run('events', eventComparison);
+  await run('reconcile', () => reconcileComparisons(100_000, false, true));
+  await run('events', eventComparison);
   const figures: Figure[] = [];
   const notes: string[] = [];
   const runSection = async (name: string, measure: () => Promise<BenchSection>): Promise<void> => {

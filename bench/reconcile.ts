@@ -24,8 +24,13 @@ export function workers(n: number): Map<string, ActiveWorker> {
   return map;
 }
 
-/** The floor: count and set the gauges by hand with plain prom-client. */
-function floorTick(snapshot: Map<string, ActiveWorker>, byState: Gauge<'state'>, active: Gauge, sessionsGauge: Gauge): void {
+/** Counts a snapshot by hand, as a host without this library would: the floor's loop. */
+export function countByHand(snapshot: ReadonlyMap<string, ActiveWorker>): {
+  busy: number;
+  idle: number;
+  draining: number;
+  sessions: number;
+} {
   let busy = 0;
   let idle = 0;
   let draining = 0;
@@ -36,6 +41,12 @@ function floorTick(snapshot: Map<string, ActiveWorker>, byState: Gauge<'state'>,
     else idle += 1;
     sessions += w.sessions;
   }
+  return { busy, idle, draining, sessions };
+}
+
+/** The floor: count and set the gauges by hand with plain prom-client. */
+function floorTick(snapshot: Map<string, ActiveWorker>, byState: Gauge<'state'>, active: Gauge, sessionsGauge: Gauge): void {
+  const { busy, idle, draining, sessions } = countByHand(snapshot);
   byState.labels('busy').set(busy);
   byState.labels('idle').set(idle);
   byState.labels('draining').set(draining);

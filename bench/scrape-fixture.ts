@@ -8,6 +8,7 @@
  */
 import { Registry, type OpenMetricsContentType } from 'prom-client';
 import { Subject } from 'rxjs';
+import { countByHand } from './reconcile';
 import {
   DEFAULT_MAX_APPS,
   STATUS_CLASSES,
@@ -110,16 +111,7 @@ function fillPlain(m: Metrics, apps: number): void {
     }
   }
   m.auditEntriesDropped.inc(2);
-  let busy = 0;
-  let idle = 0;
-  let draining = 0;
-  let sessions = 0;
-  for (const w of counts.values()) {
-    if (w.draining) draining += 1;
-    else if (w.sessions > 0) busy += 1;
-    else idle += 1;
-    sessions += w.sessions;
-  }
+  const { busy, idle, draining, sessions } = countByHand(counts);
   m.workersByState.labels('busy').set(busy);
   m.workersByState.labels('idle').set(idle);
   m.workersByState.labels('draining').set(draining);

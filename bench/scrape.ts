@@ -18,7 +18,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { SharedExposition, toMetricsSource, type ExpositionFormat } from '../lib/exposition';
-import { median, type ComparisonResult } from './harness';
+import { compare, type ComparisonResult } from './harness';
 import type { MemoryGrowth } from './memory-growth';
 import { scrapeFixture } from './scrape-fixture';
 
@@ -45,57 +45,6 @@ export interface BenchSection {
 
 const ROOT = join(__dirname, '..');
 
-/** An asynchronous pair of implementations of the same work (see harness.ts `Comparison`). */
-interface AsyncComparison {
-  readonly name: string;
-  readonly unit: string;
-  readonly ours: () => Promise<unknown>;
-  readonly floor: () => Promise<unknown>;
-  readonly goal?: number;
-}
-
-/** Nanoseconds of CPU time spent in `calls` sequential awaited calls of `fn`. */
-async function timeCalls(fn: () => Promise<unknown>, calls: number): Promise<number> {
-  const start = process.cpuUsage();
-  for (let i = 0; i < calls; i += 1) await fn();
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) * 1000;
-}
-
-/**
- * `compare()` of harness.ts for work that completes in promises: the same warm-up, rounds
- * run alternately, CPU time, and the median of the per-round ratios.
- */
-async function compareAsync(c: AsyncComparison, rounds = 7): Promise<ComparisonResult> {
-  let calls = 1;
-  while ((await timeCalls(c.floor, calls)) < 20e6 && calls < 1e6) calls *= 2;
-  calls *= 5;
-  await timeCalls(c.ours, Math.max(1, Math.floor(calls / 2)));
-  await timeCalls(c.floor, Math.max(1, Math.floor(calls / 2)));
-  const ratios: number[] = [];
-  const ours: number[] = [];
-  const floor: number[] = [];
-  for (let r = 0; r < rounds; r += 1) {
-    const a = r % 2 === 0 ? await timeCalls(c.ours, calls) : 0;
-    const f = await timeCalls(c.floor, calls);
-    const o = r % 2 === 0 ? a : await timeCalls(c.ours, calls);
-    ours.push(o / calls);
-    floor.push(f / calls);
-    ratios.push(o / f);
-  }
-  const medianRatio = median(ratios);
-  return {
-    name: c.name,
-    unit: c.unit,
-    oursNsPerUnit: median(ours),
-    floorNsPerUnit: median(floor),
-    medianRatio,
-    ratios,
-    goal: c.goal,
-    met: c.goal === undefined ? undefined : medianRatio <= c.goal,
-  };
-}
-
 /** Time and bytes of one full exposition, ours against plain `registry.metrics()`. */
 export async function expositionSection(): Promise<BenchSection> {
   const results: ComparisonResult[] = [];
@@ -108,13 +57,18 @@ export async function expositionSection(): Promise<BenchSection> {
         const plain = fixture.plain;
         const label = `${apps} apps, ${format === 'prometheus' ? 'text 0.0.4' : 'OpenMetrics'}`;
         results.push(
-          await compareAsync({
-            name: `scrape exposition, ${label}`,
-            unit: 'scrape',
-            ours: () => shared.join(format).text,
-            floor: async () => Buffer.from(await plain.metrics(), 'utf8'),
-            goal: 1.1,
-          }),
+          await compare(
+            {
+              name: `scrape exposition, ${label}`,
+              unit: 'scrape',
+              unitsPerCall: 1,
+              ours: () => shared.join(format).text,
+              floor: async () => Buffer.from(await plain.metrics(), 'utf8'),
+              goal: 1.1,
+            },
+            7,
+            true,
+          ),
         );
         const entry = shared.join(format);
         const [ours, gzipped, floor] = [

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { NEVER, Subject } from 'rxjs';
 import {
+  EVENT_TYPES,
   STOP_REASONS,
   WorkerStateTracker,
   deriveStateCounts,
@@ -173,18 +174,7 @@ function isValidEvent(e: unknown): boolean {
 const anyEvent: fc.Arbitrary<unknown> = fc.oneof(
   fc.record(
     {
-      type: fc.constantFrom(
-        'worker_spawned',
-        'worker_stopped',
-        'session_opened',
-        'session_closed',
-        'bundle_uploaded',
-        'bundle_restored',
-        'proxy_request',
-        'health_check_failed',
-        'audit_entry_dropped',
-        'nope',
-      ),
+      type: fc.constantFrom<string>(...EVENT_TYPES, 'nope'),
       coldStartSeconds: fc.oneof(fc.double(), fc.nat(100)),
       reason: fc.oneof(fc.constantFrom(...STOP_REASONS), fc.string()),
       ok: fc.oneof(fc.boolean(), fc.anything()),

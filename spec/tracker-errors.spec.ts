@@ -2,45 +2,23 @@ import { Registry } from 'prom-client';
 import { NEVER, Observable, Subject, asyncScheduler, defer, interval, map, throwError } from 'rxjs';
 import {
   MAX_TICK_RETRIES,
-  TelemetryError,
   WorkerStateTracker,
   newMetrics,
   type Metrics,
   type SnapshotInput,
-  type StateCounts,
   type TelemetryEvent,
   type WorkerStateTrackerOptions,
 } from '../lib';
 import { messageOf } from '../lib/errors';
+import { trackerFixture } from './helpers/tracker-fixture';
 import { scrape, valueOf } from './helpers/scrape';
 import { busy, idle, snapshot, snapshotOf, worker } from './helpers/workers';
 
-let registry: Registry;
-let metrics: Metrics;
-let trackers: WorkerStateTracker[];
-beforeEach(() => {
-  registry = new Registry();
-  metrics = newMetrics(registry);
-  trackers = [];
-});
+const fx = trackerFixture();
+const track = fx.track;
 afterEach(() => {
-  for (const t of trackers) t.stop();
   jest.useRealTimers();
 });
-
-function track(options: Omit<WorkerStateTrackerOptions, 'metrics'>): {
-  tracker: WorkerStateTracker;
-  errors: TelemetryError[];
-  emitted: StateCounts[];
-} {
-  const tracker = new WorkerStateTracker({ metrics, ...options });
-  trackers.push(tracker);
-  const errors: TelemetryError[] = [];
-  const emitted: StateCounts[] = [];
-  tracker.errors$.subscribe((e) => errors.push(e));
-  tracker.counts$.subscribe((c) => emitted.push(c));
-  return { tracker, errors, emitted };
-}
 
 describe('bad snapshots are reported and the pipeline keeps ticking', () => {
   it('rejects invalid entries one by one, naming the field, while valid entries of the same snapshot count', () => {
@@ -168,7 +146,7 @@ describe('bad snapshots are reported and the pipeline keeps ticking', () => {
     ticks.next();
     expect(emitted).toHaveLength(1);
     expect(errors.map((e) => e.message)).toEqual(['iterating the snapshot threw: no cursor']);
-    expect(valueOf(await scrape(registry), 'blockyard_workers', { state: 'busy' })).toBe(2);
+    expect(valueOf(await scrape(fx.registry), 'blockyard_workers', { state: 'busy' })).toBe(2);
     tracker.feed(snapshotOf(0, 1, 0));
     ticks.next();
     expect(emitted).toHaveLength(2);
@@ -230,7 +208,7 @@ describe('bad events are reported, never recorded', () => {
     expect(() => tracker.record(event as TelemetryEvent)).not.toThrow();
     expect(errors.map((e) => [e.origin, e.field, e.message])).toEqual([['event', field, message]]);
     expect(accepted).toEqual([]);
-    const samples = await scrape(registry);
+    const samples = await scrape(fx.registry);
     expect(samples.filter((s) => s.value !== 0)).toEqual([]);
     tracker.record({ type: 'proxy_request', app: 'a', status: 200 });
     expect(accepted).toHaveLength(1);
@@ -372,7 +350,7 @@ describe('stop()', () => {
     expect(emitted).toEqual([]);
     // Counts buffered before stop() were handed to prom-client; those after were ignored.
     jest.useRealTimers();
-    expect(valueOf(await scrape(registry), 'blockyard_proxy_requests_total', { app: 'a', status: '5xx' })).toBe(1);
+    expect(valueOf(await scrape(fx.registry), 'blockyard_proxy_requests_total', { app: 'a', status: '5xx' })).toBe(1);
   });
 });
 

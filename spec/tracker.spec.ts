@@ -1,18 +1,17 @@
 import { Registry } from 'prom-client';
-import { NEVER, Subject, throwError, type Observable } from 'rxjs';
+import { NEVER, Subject, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import {
   AppOverflow,
   EMPTY_COUNTS,
   TelemetryError,
   WorkerStateTracker,
-  newMetrics,
-  type Metrics,
   type SnapshotInput,
   type StateCounts,
   type TelemetryEvent,
   type WorkerTransition,
 } from '../lib';
+import { trackerFixture } from './helpers/tracker-fixture';
 import { scrape, scrapeValue, valueOf } from './helpers/scrape';
 import { busy, draining, idle, snapshot, snapshotOf } from './helpers/workers';
 
@@ -38,29 +37,8 @@ async function stateGauges(registry: Registry): Promise<Record<string, number>> 
   };
 }
 
-let registry: Registry;
-let metrics: Metrics;
-let trackers: WorkerStateTracker[];
-
-beforeEach(() => {
-  registry = new Registry();
-  metrics = newMetrics(registry);
-  trackers = [];
-});
-afterEach(() => {
-  for (const t of trackers) t.stop();
-});
-
-/** A tracker stopped after the test, with its errors collected. */
-function track(options: Partial<ConstructorParameters<typeof WorkerStateTracker>[0]> & {
-  tick: number | Observable<unknown>;
-}): { tracker: WorkerStateTracker; errors: TelemetryError[] } {
-  const tracker = new WorkerStateTracker({ metrics, ...options });
-  trackers.push(tracker);
-  const errors: TelemetryError[] = [];
-  tracker.errors$.subscribe((e) => errors.push(e));
-  return { tracker, errors };
-}
+const fx = trackerFixture();
+const track = fx.track;
 
 describe('WorkerStateTracker: reconciliation ticks', () => {
   it('emits the counts of the latest snapshot at each tick', () => {
@@ -99,12 +77,12 @@ describe('WorkerStateTracker: reconciliation ticks', () => {
     const ticks = new Subject<void>();
     const { tracker } = track({ tick: ticks });
     const seen: Promise<unknown>[] = [];
-    tracker.counts$.subscribe(() => seen.push(metrics.workersByState.get()));
+    tracker.counts$.subscribe(() => seen.push(fx.metrics.workersByState.get()));
     tracker.feed(snapshotOf(3, 2, 1));
     ticks.next();
     tracker.feed(snapshotOf(0, 4, 0));
     ticks.next();
-    expect(await stateGauges(registry)).toEqual({ busy: 0, idle: 4, draining: 0 });
+    expect(await stateGauges(fx.registry)).toEqual({ busy: 0, idle: 4, draining: 0 });
     const atFirstTick = (await seen[0]) as { values: { labels: { state: string }; value: number }[] };
     expect(Object.fromEntries(atFirstTick.values.map((v) => [v.labels.state, v.value]))).toEqual({
       busy: 3,
@@ -121,7 +99,7 @@ describe('WorkerStateTracker: reconciliation ticks', () => {
     ticks.next();
     ticks.next();
     expect(emitted).toEqual([]);
-    expect(await stateGauges(registry)).toEqual({ busy: 0, idle: 0, draining: 0 });
+    expect(await stateGauges(fx.registry)).toEqual({ busy: 0, idle: 0, draining: 0 });
     tracker.feed(new Map());
     ticks.next();
     expect(emitted).toEqual([EMPTY_COUNTS]);
@@ -146,10 +124,10 @@ describe('WorkerStateTracker: reconciliation ticks', () => {
     ]);
     tracker.feed(records);
     ticks.next();
-    expect(await stateGauges(registry)).toEqual({ busy: 1, idle: 1, draining: 0 });
+    expect(await stateGauges(fx.registry)).toEqual({ busy: 1, idle: 1, draining: 0 });
     records.delete('w1'); // the orchestrator mutates its own map in place
     ticks.next();
-    expect(await stateGauges(registry)).toEqual({ busy: 0, idle: 1, draining: 0 });
+    expect(await stateGauges(fx.registry)).toEqual({ busy: 0, idle: 1, draining: 0 });
   });
 
   it('gives a late subscriber the latest counts at once', () => {
@@ -355,10 +333,10 @@ describe('WorkerStateTracker: self-healing gauges', () => {
     tracker.record({ type: 'worker_spawned' }); // a spawn event whose stop was missed
     tracker.record({ type: 'worker_spawned' });
     tracker.record({ type: 'session_opened' });
-    expect(await scrapeValue(registry, 'blockyard_workers_active')).toBe(2);
+    expect(await scrapeValue(fx.registry, 'blockyard_workers_active')).toBe(2);
     tracker.feed(snapshot({ a: busy(4), b: draining(1), c: idle() }));
     ticks.next();
-    const samples = await scrape(registry);
+    const samples = await scrape(fx.registry);
     expect(valueOf(samples, 'blockyard_workers_active')).toBe(3);
     expect(valueOf(samples, 'blockyard_sessions_active')).toBe(5);
   });
@@ -369,7 +347,7 @@ describe('WorkerStateTracker: self-healing gauges', () => {
     tracker.record({ type: 'worker_spawned' });
     tracker.feed(snapshotOf(3, 0, 0));
     ticks.next();
-    const samples = await scrape(registry);
+    const samples = await scrape(fx.registry);
     expect(valueOf(samples, 'blockyard_workers_active')).toBe(1);
     expect(valueOf(samples, 'blockyard_sessions_active')).toBe(0);
     expect(valueOf(samples, 'blockyard_workers', { state: 'busy' })).toBe(3);
@@ -380,7 +358,7 @@ describe('WorkerStateTracker: self-healing gauges', () => {
     const { tracker } = track({ tick: ticks });
     tracker.record({ type: 'worker_spawned' });
     ticks.next();
-    expect(await scrapeValue(registry, 'blockyard_workers_active')).toBe(1);
+    expect(await scrapeValue(fx.registry, 'blockyard_workers_active')).toBe(1);
   });
 });
 
@@ -395,7 +373,7 @@ describe('WorkerStateTracker: events', () => {
   it('worker_spawned: spawned+1, active+1, cold start observed when given', async () => {
     tracker.record({ type: 'worker_spawned', coldStartSeconds: 3 });
     tracker.record({ type: 'worker_spawned' });
-    const s = await scrape(registry);
+    const s = await scrape(fx.registry);
     expect(valueOf(s, 'blockyard_workers_spawned_total')).toBe(2);
     expect(valueOf(s, 'blockyard_workers_active')).toBe(2);
     expect(valueOf(s, 'blockyard_cold_start_seconds_count')).toBe(1);
@@ -406,7 +384,7 @@ describe('WorkerStateTracker: events', () => {
     for (const reason of ['graceful', 'crashed', 'crashed', 'idle_timeout'] as const) {
       tracker.record({ type: 'worker_stopped', reason });
     }
-    const s = await scrape(registry);
+    const s = await scrape(fx.registry);
     expect(valueOf(s, 'blockyard_workers_stopped_total', { reason: 'graceful' })).toBe(1);
     expect(valueOf(s, 'blockyard_workers_stopped_total', { reason: 'crashed' })).toBe(2);
     expect(valueOf(s, 'blockyard_workers_stopped_total', { reason: 'idle_timeout' })).toBe(1);
@@ -420,7 +398,7 @@ describe('WorkerStateTracker: events', () => {
     tracker.record({ type: 'bundle_uploaded' });
     tracker.record({ type: 'audit_entry_dropped' });
     tracker.record({ type: 'audit_entry_dropped' });
-    const s = await scrape(registry);
+    const s = await scrape(fx.registry);
     expect(valueOf(s, 'blockyard_sessions_active')).toBe(1);
     expect(valueOf(s, 'blockyard_bundles_uploaded_total')).toBe(1);
     expect(valueOf(s, 'blockyard_audit_entries_dropped_total')).toBe(2);
@@ -430,7 +408,7 @@ describe('WorkerStateTracker: events', () => {
     tracker.record({ type: 'bundle_restored', ok: true, seconds: 30 });
     tracker.record({ type: 'bundle_restored', ok: true });
     tracker.record({ type: 'bundle_restored', ok: false, seconds: 12 });
-    const s = await scrape(registry);
+    const s = await scrape(fx.registry);
     expect(valueOf(s, 'blockyard_bundle_restores_succeeded_total')).toBe(2);
     expect(valueOf(s, 'blockyard_bundle_restores_failed_total')).toBe(1);
     expect(valueOf(s, 'blockyard_build_seconds_count')).toBe(1);
@@ -442,7 +420,7 @@ describe('WorkerStateTracker: events', () => {
     tracker.record({ type: 'proxy_request', app: 'shiny', status: 204 });
     tracker.record({ type: 'proxy_request', app: 'shiny', status: 520 });
     tracker.record({ type: 'proxy_request', status: 404, seconds: 0.001 });
-    const s = await scrape(registry);
+    const s = await scrape(fx.registry);
     expect(valueOf(s, 'blockyard_proxy_requests_total', { app: 'shiny', status: '2xx' })).toBe(2);
     expect(valueOf(s, 'blockyard_proxy_requests_total', { app: 'shiny', status: '5xx' })).toBe(1);
     expect(valueOf(s, 'blockyard_proxy_requests_total', { app: 'unknown', status: '4xx' })).toBe(1);
@@ -452,20 +430,20 @@ describe('WorkerStateTracker: events', () => {
 
   it('proxy_request counts are visible to every scrape, also through get() and the JSON form', async () => {
     tracker.record({ type: 'proxy_request', app: 'a', status: 200 });
-    expect(await scrapeValue(registry, 'blockyard_proxy_requests_total', { app: 'a', status: '2xx' })).toBe(1);
+    expect(await scrapeValue(fx.registry, 'blockyard_proxy_requests_total', { app: 'a', status: '2xx' })).toBe(1);
     tracker.record({ type: 'proxy_request', app: 'a', status: 200 });
-    const json = await registry.getMetricsAsJSON();
+    const json = await fx.registry.getMetricsAsJSON();
     const requests = json.find((m) => m.name === 'blockyard_proxy_requests_total');
     expect(requests?.values).toEqual([{ labels: { app: 'a', status: '2xx' }, value: 2 }]);
     tracker.record({ type: 'proxy_request', app: 'a', status: 200 });
-    expect((await metrics.proxyRequests.get()).values[0]?.value).toBe(3);
+    expect((await fx.metrics.proxyRequests.get()).values[0]?.value).toBe(3);
   });
 
   it('health_check_failed: health_checks_failed{app}+1', async () => {
     tracker.record({ type: 'health_check_failed', app: 'a' });
     tracker.record({ type: 'health_check_failed', app: 'a' });
     tracker.record({ type: 'health_check_failed', app: 'b' });
-    const s = await scrape(registry);
+    const s = await scrape(fx.registry);
     expect(valueOf(s, 'blockyard_health_checks_failed_total', { app: 'a' })).toBe(2);
     expect(valueOf(s, 'blockyard_health_checks_failed_total', { app: 'b' })).toBe(1);
   });
@@ -490,7 +468,7 @@ describe('WorkerStateTracker: bounded app label', () => {
     for (const app of ['a', 'b', 'c', 'd', 'a']) tracker.record({ type: 'proxy_request', app, status: 200 });
     tracker.record({ type: 'proxy_request', status: 404 });
     tracker.record({ type: 'health_check_failed', app: 'e' });
-    const s = await scrape(registry);
+    const s = await scrape(fx.registry);
     expect(valueOf(s, 'blockyard_proxy_requests_total', { app: 'a' })).toBe(2);
     expect(valueOf(s, 'blockyard_proxy_requests_total', { app: 'b' })).toBe(1);
     expect(valueOf(s, 'blockyard_proxy_requests_total', { app: AppOverflow })).toBe(2);
