@@ -177,7 +177,6 @@ export class SnapshotReconciler {
     // of ids and one byte compare of states per worker while the snapshot keeps its shape.
     const base = diff.aligned();
     const baseIds = base.ids;
-    const baseWorkers = base.workers;
     const baseCodes = base.codes;
     const baseLength = base.length;
     let aligned = true;
@@ -210,7 +209,6 @@ export class SnapshotReconciler {
         sessions += count;
         if (aligned && i < baseLength && baseIds[i] === id) {
           if (baseCodes[i] !== code) diff.changeInPlace(i, id as string, worker, code);
-          if (baseWorkers[i] !== worker) baseWorkers[i] = worker;
         } else {
           aligned = false;
           diff.visitUnaligned(i, typeof id === 'string' ? id : String(id), worker, code);

@@ -9,8 +9,10 @@
  * shape), the rest of the walk is matched by id through an index of the rest of the previous
  * walk, built once for that walk. Workers of the previous walk that this walk did not see have
  * left. In-place changes are undone if the walk fails, so the baseline is always a completed
- * walk. A worker's record is kept by reference and its `appId` read only
- * when a transition is reported, so an unchanged worker costs no read of its strings.
+ * walk. A worker's record is kept by reference, as of when it appeared or last changed state,
+ * and its `appId` read only when a transition is reported, so an unchanged worker costs no
+ * read of its strings (a worker serves one app for its life, so the record of its last change
+ * names the app it leaves from).
  *
  * @packageDocumentation
  */
@@ -24,7 +26,10 @@ import { StateBusy, StateDraining, StateIdle, type WorkerState } from './labels'
 export interface WorkerTransition {
   /** The worker's key in the snapshot, as a string. */
   readonly workerId: string;
-  /** The worker record's `appId` ('' when it is not a string). */
+  /**
+   * The worker record's `appId` ('' when it is not a string); for a departure, from the record
+   * seen when the worker last appeared, changed state or moved in the snapshot.
+   */
   readonly appId: string;
   /** The state at the previous sampled snapshot; `null` when the worker was absent. */
   readonly from: WorkerState | null;
@@ -122,8 +127,8 @@ export class StateDiff {
 
   /**
    * The baseline's parallel arrays and length, for a walk that checks the aligned case itself
-   * with locals (the reconciler's Map loop): while `ids[i] === id`, it compares `codes[i]`,
-   * calls {@link changeInPlace} when the state differs and refreshes `workers[i]`; from the
+   * with locals (the reconciler's Map loop): while `ids[i] === id`, it compares `codes[i]` and
+   * calls {@link changeInPlace} when the state differs; from the
    * first position where ids differ it calls {@link visitUnaligned} for every later worker, and
    * ends with {@link commit} given the number of workers walked. The arrays are only written in
    * place during a walk, so they may be held in locals until `commit`.
@@ -141,7 +146,6 @@ export class StateDiff {
     const base = this.baseline;
     if (this.splitAt < 0 && i < base.length && base.ids[i] === id) {
       if (base.codes[i] !== code) this.changeInPlace(i, id as string, worker, code);
-      if (base.workers[i] !== worker) base.workers[i] = worker;
       return;
     }
     // Ids are carried as strings (a Map keyed otherwise still counts); converted off the hot path.
@@ -155,6 +159,7 @@ export class StateDiff {
     this.undoPositions.push(i);
     this.undoCodes.push(before);
     base.codes[i] = code;
+    base.workers[i] = worker;
     this.report(id, worker, STATE_OF_CODE[before] as WorkerState, code);
   }
 
