@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (add `-- --json` for machine-readable output): ours against the floor, in one
+ * `npm run bench` (`npm run --silent bench -- --json` for machine-readable output): ours against the floor, in one
  * process, as medians of several rounds. See README "Performance" for the figures and goals.
  */
 import os from 'node:os';
