@@ -10,6 +10,7 @@ import { Counter, Gauge, Histogram, Registry, register as defaultRegistry, type 
 import { acceptPlainObserve, exemplarConfig } from './exemplars';
 import { WORKER_STATES } from './labels';
 import { describe } from './describe';
+import { messageOf } from './errors';
 import { runScrapeHooks } from './scrape-hooks';
 
 /**
@@ -219,8 +220,7 @@ export function newMetrics(registry: Registry<RegistryContentType> = defaultRegi
     acceptPlainObserve(metrics.coldStartDuration, metrics.proxyRequestDuration); // exemplars.ts
     return metrics;
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`newMetrics: cannot register the blockyard collectors: ${reason}`, {
+    throw new Error(`newMetrics: cannot register the blockyard collectors: ${messageOf(err)}`, {
       cause: err,
     });
   }

@@ -18,7 +18,7 @@
 import { describe } from './describe';
 import { messageOf } from './errors';
 import { CODE_BUSY, CODE_DRAINING, CODE_IDLE, StateDiff, type WorkerTransition } from './state-diff';
-import type { StateCounts } from './worker-state';
+import type { SnapshotInput, StateCounts } from './worker-state';
 import { findWorkerProblem, hasValidDescriptiveFields } from './worker-validation';
 
 /** A rejected snapshot entry: the worker id where known, the field, and why. @internal */
@@ -96,7 +96,7 @@ export class SnapshotReconciler {
     try {
       if (snapshot instanceof Map) {
         Map.prototype.forEach.call(snapshot, this.visitMapEntry);
-      } else if (isIterable(snapshot)) {
+      } else if (isSnapshotLike(snapshot)) {
         this.walkIterable(snapshot);
       } else {
         onFailure?.(`snapshot must be a Map or an iterable of [workerId, worker] pairs, got ${describe(snapshot)}`);
@@ -289,10 +289,21 @@ export class SnapshotReconciler {
   }
 }
 
-function isIterable(value: unknown): value is Iterable<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function'
-  );
+/**
+ * Whether `value` can be walked as a snapshot: a Map, or an object with an iterator. Never
+ * throws (a getter on `Symbol.iterator` that throws makes it not a snapshot). The tracker
+ * checks fed and pulled snapshots with it; the walk uses it to choose its path.
+ * @internal
+ */
+export function isSnapshotLike(value: unknown): value is SnapshotInput {
+  try {
+    return (
+      value instanceof Map ||
+      (value !== null &&
+        typeof value === 'object' &&
+        typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function')
+    );
+  } catch {
+    return false;
+  }
 }

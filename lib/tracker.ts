@@ -38,7 +38,7 @@ import { parseEvent, type TelemetryEvent } from './events';
 import { GuardedObservable } from './guarded-observable';
 import { AppOverflow, StateBusy, StateDraining, StateIdle } from './labels';
 import type { Metrics } from './metrics';
-import { SnapshotReconciler } from './reconciler';
+import { SnapshotReconciler, isSnapshotLike } from './reconciler';
 import type { WorkerTransition } from './state-diff';
 import { MAX_TICK_MS, isValidTick, tickStream } from './ticks';
 import type { SnapshotInput, StateCounts } from './worker-state';
@@ -359,19 +359,6 @@ export class WorkerStateTracker {
     if (this.errorsSubject.closed) return;
     if (this.errorsSubscribed) this.errorsSubject.next(error);
     else if (this.earlyErrors.length < EARLY_ERRORS_KEPT) this.earlyErrors.push(error);
-  }
-}
-
-function isSnapshotLike(value: unknown): value is SnapshotInput {
-  try {
-    return (
-      value instanceof Map ||
-      (value !== null &&
-        typeof value === 'object' &&
-        typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function')
-    );
-  } catch {
-    return false;
   }
 }
 
