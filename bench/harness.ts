@@ -32,6 +32,14 @@ export interface ComparisonResult {
   readonly met: boolean | undefined;
 }
 
+/** Blocks each round is split into (see {@link compare}). */
+const BLOCKS_PER_ROUND = 16;
+
+/** A full garbage collection, when node runs with --expose-gc; nothing otherwise. */
+export function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -78,19 +86,36 @@ export async function compare(c: Comparison | AsyncComparison, rounds = 7, await
     while ((await time(c.floor, calls)) < 20e6 && calls < 1e7) calls *= 2;
     calls *= 5;
   }
+  // Start from a collected heap (`npm run bench` runs node with --expose-gc): what an earlier
+  // case left behind (a million-worker snapshot is hundreds of MB) must not be collected, or
+  // marked in steps the event loop runs, during this one.
+  collectGarbage();
   // Warm up both so the JIT has optimized them before anything is timed.
   await time(c.ours, Math.max(1, Math.floor(calls / 2)));
   await time(c.floor, Math.max(1, Math.floor(calls / 2)));
+  // Each round is split into blocks run in the order ours, floor, floor, ours, ours, … (ABBA):
+  // a drift in the machine's speed during a round (a neighbour's load, the clock, a GC that one
+  // side's garbage triggers) then lands on both sides about equally, instead of on whichever
+  // ran in the slower half. Cheap cases gain most: their per-round ratios otherwise swing by
+  // ±20 % on a shared machine.
+  const blocks = Math.min(BLOCKS_PER_ROUND, calls);
+  const callsPerBlock = Math.max(1, Math.floor(calls / blocks));
   const ratios: number[] = [];
   const ours: number[] = [];
   const floor: number[] = [];
   for (let r = 0; r < rounds; r += 1) {
-    // Alternate the order so neither side always runs on a warmer cache.
-    const a = r % 2 === 0 ? await time(c.ours, calls) : 0;
-    const f = await time(c.floor, calls);
-    const o = r % 2 === 0 ? a : await time(c.ours, calls);
-    ours.push(o / (calls * c.unitsPerCall));
-    floor.push(f / (calls * c.unitsPerCall));
+    let o = 0;
+    let f = 0;
+    for (let b = 0; b < blocks; b += 1) {
+      // ABBA: blocks 0 and 3 of every four run ours first; 1 and 2 run the floor first.
+      const oursFirst = b % 4 === 0 || b % 4 === 3;
+      if (oursFirst) o += await time(c.ours, callsPerBlock);
+      f += await time(c.floor, callsPerBlock);
+      if (!oursFirst) o += await time(c.ours, callsPerBlock);
+    }
+    const n = blocks * callsPerBlock * c.unitsPerCall;
+    ours.push(o / n);
+    floor.push(f / n);
     ratios.push(o / f);
   }
   const medianRatio = median(ratios);
