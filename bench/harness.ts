@@ -93,7 +93,8 @@ export async function compare(c: Comparison | AsyncComparison, rounds = 7, await
   // Warm up both so the JIT has optimized them before anything is timed.
   await time(c.ours, Math.max(1, Math.floor(calls / 2)));
   await time(c.floor, Math.max(1, Math.floor(calls / 2)));
-  // Each round is split into blocks run in the order ours, floor, floor, ours, ours, … (ABBA):
+  // Each round is split into blocks, each running both sides in the order ours-floor,
+  // floor-ours, floor-ours, ours-floor, then again (ABBA):
   // a drift in the machine's speed during a round (a neighbour's load, the clock, a GC that one
   // side's garbage triggers) then lands on both sides about equally, instead of on whichever
   // ran in the slower half. Cheap cases gain most: their per-round ratios otherwise swing by

@@ -8,7 +8,7 @@
  * - concurrent: a real `serveMetrics` and a plain node:http server answering
  *   `await registry.metrics()`, both at 1000 apps in a child process of their own
  *   (scrape-servers.ts), loaded by Debian's `wrk` from this process: one scraper
- *   (`-t1 -c1`), then 16 (`-t2 -c16`), 10 s each; ours also with `Accept-Encoding: gzip`, as
+ *   (`-t1 -c1`), then 16 (`-c16`, one wrk thread when pinned), 10 s each; ours also with `Accept-Encoding: gzip`, as
  *   Prometheus scrapes. Goal: our p99 under 16 scrapers within 3x our lone p99. Skipped, with
  *   a note, when `wrk` is not installed.
  * - memory: millions of events over 50,000 app names into a tracker with the default
@@ -52,8 +52,8 @@ const ROOT = join(__dirname, '..');
  * yields to the event loop while ours does once per scrape (the turn that lets concurrent
  * scrapes share a render): the work V8 queues on the event loop (garbage-collection steps)
  * then ran only during our blocks and was billed to us, which moved the 10-app ratio between
- * 1.05x and 1.25x from one process to the next; one turn before each call on both sides gives
- * 1.03x–1.04x every time.
+ * 1.05x and 1.27x from one process to the next. With one turn before each call on both sides
+ * it stayed within 0.95x–1.08x, whichever case ran first.
  */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
