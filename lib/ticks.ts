@@ -9,7 +9,7 @@
  *
  * @packageDocumentation
  */
-import { EMPTY, Observable, interval, isObservable, retry, timer, type SchedulerLike } from 'rxjs';
+import { EMPTY, Observable, interval, isObservable, retry, tap, timer, type SchedulerLike } from 'rxjs';
 
 /** The longest period a Node timer keeps: longer ones fire after 1 ms instead. */
 export const MAX_TICK_MS = 2 ** 31 - 1;
@@ -40,7 +40,9 @@ function unrefInterval(periodMs: number): Observable<number> {
  * The tick stream for `tick`. A caller's Observable that errors is reported through `onError`
  * and subscribed again (after a turn of the scheduler), up to {@link MAX_TICK_RETRIES} times in
  * a row; a tick in between resets the count. After that, ticking stops and `onError` says so;
- * everything else of the tracker keeps working.
+ * everything else of the tracker keeps working. A caller's Observable that completes is
+ * reported too: the gauges would otherwise stay frozen at the last tick's counts without a
+ * word (the tracker's own stop() unsubscribes, which is not a completion).
  * @internal
  */
 export function tickStream(
@@ -51,16 +53,24 @@ export function tickStream(
   if (typeof tick === 'number') {
     return scheduler === undefined ? unrefInterval(tick) : interval(tick, scheduler);
   }
+  let gaveUp = false;
   return tick.pipe(
     retry({
       resetOnSuccess: true,
       delay: (err: unknown, attempt: number) => {
         if (attempt > MAX_TICK_RETRIES) {
+          gaveUp = true;
           onError(`the tick Observable errored ${attempt} times in a row; ticking has stopped`, err);
           return EMPTY;
         }
         onError(`the tick Observable errored; subscribing again (attempt ${attempt} of ${MAX_TICK_RETRIES})`, err);
         return scheduler === undefined ? timer(0) : timer(0, scheduler);
+      },
+    }),
+    tap({
+      complete: () => {
+        // Giving up after the retries completes the stream too; that was reported already.
+        if (!gaveUp) onError('the tick Observable completed; ticking has stopped', undefined);
       },
     }),
   );

@@ -58,7 +58,11 @@ export interface WorkerStateTrackerOptions {
    * return `undefined` for "nothing new": the latest fed snapshot is used then.
    */
   readonly source?: () => SnapshotInput | undefined;
-  /** The RxJS scheduler for a period tick (tests pass a TestScheduler). */
+  /**
+   * The RxJS scheduler for a period tick (tests pass a TestScheduler). Without it the period
+   * runs on an unref'd Node timer that never holds the process open; with one, the timer is
+   * the scheduler's own (RxJS's `asyncScheduler` holds the process open until `stop()`).
+   */
   readonly scheduler?: SchedulerLike;
   /**
    * Also set `blockyard_workers_active` and `blockyard_sessions_active` to the snapshot's
@@ -109,7 +113,7 @@ const OPTION_NAMES = new Set([
  *
  * Construction validates the options and throws a `TypeError` naming the bad one; after that,
  * no method throws. Call {@link stop} when done: it completes every stream and releases the
- * timer (the timer never holds the process open in any case).
+ * timer (without the `scheduler` option, the timer never holds the process open).
  */
 export class WorkerStateTracker {
   /**

@@ -299,6 +299,32 @@ describe('the tick source', () => {
     expect(jest.getTimerCount()).toBe(0);
   });
 
+  it('reports a tick Observable that completes, once, and keeps everything else working', () => {
+    const ticks = new Subject<void>();
+    const { tracker, errors, emitted } = track({ tick: ticks });
+    tracker.feed(snapshotOf(1, 0, 0));
+    ticks.next();
+    ticks.complete();
+    expect(emitted).toHaveLength(1);
+    expect(errors.map((e) => [e.origin, e.message])).toEqual([['tick', 'the tick Observable completed; ticking has stopped']]);
+    tracker.record({ type: 'bundle_uploaded' });
+    tracker.stop();
+    expect(errors).toHaveLength(1);
+  });
+
+  it('says nothing of completion when stop() ends ticking, or when the retries gave up', () => {
+    jest.useFakeTimers();
+    const ticks = new Subject<void>();
+    const stopped = track({ tick: ticks });
+    stopped.tracker.stop();
+    expect(stopped.errors).toEqual([]);
+    const failing = new Observable<number>((subscriber) => subscriber.error(new Error('clock broke')));
+    const gaveUp = track({ tick: failing });
+    jest.runAllTimers();
+    expect(gaveUp.errors.filter((e) => e.message.includes('completed'))).toEqual([]);
+    expect(gaveUp.errors).toHaveLength(MAX_TICK_RETRIES + 1);
+  });
+
   it('recovers when the tick Observable works again after an error', () => {
     jest.useFakeTimers();
     let attempt = 0;
