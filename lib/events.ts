@@ -27,7 +27,7 @@ export interface TraceRef {
 export interface WorkerSpawnedEvent {
   /** The discriminant. */
   readonly type: 'worker_spawned';
-  /** Spawn to ready, in seconds (non-negative, finite). */
+  /** Spawn to ready, in seconds (0 to {@link MAX_EVENT_SECONDS}). */
   readonly coldStartSeconds?: number;
   /** The trace the spawn belongs to, for an exemplar; the active span's when absent. */
   readonly trace?: TraceRef;
@@ -65,7 +65,7 @@ export interface BundleRestoredEvent {
   readonly type: 'bundle_restored';
   /** Whether the restore succeeded. */
   readonly ok: boolean;
-  /** Build time in seconds (non-negative, finite); observed only when `ok`. */
+  /** Build time in seconds (0 to {@link MAX_EVENT_SECONDS}); observed only when `ok`. */
   readonly seconds?: number;
 }
 
@@ -77,7 +77,7 @@ export interface ProxyRequestEvent {
   readonly app?: string;
   /** The HTTP status code answered: any integer (classes are derived as in Go). */
   readonly status: number;
-  /** Time to serve the request, in seconds (non-negative, finite). */
+  /** Time to serve the request, in seconds (0 to {@link MAX_EVENT_SECONDS}). */
   readonly seconds?: number;
   /** The trace the request belongs to, for an exemplar; the active span's when absent. */
   readonly trace?: TraceRef;
@@ -158,9 +158,20 @@ function rejected(type: string, field: string, expected: string, value: unknown)
 const HEX_32 = /^[0-9a-f]{32}$/;
 const HEX_16 = /^[0-9a-f]{16}$/;
 
-/** A duration field: absent, or a non-negative finite number. */
+/**
+ * The longest duration an event may carry, in seconds: 10^9 s, about 31.7 years, longer than
+ * any request, cold start or build can last. Finite is not enough: two observations of 1e308
+ * turn a histogram's `_sum` into `+Inf` for good, and with it every average Prometheus draws
+ * from it; under this bound no count of events can overflow a sum.
+ */
+export const MAX_EVENT_SECONDS = 1e9;
+
+/** What a duration field must be, for the messages that reject one. */
+const DURATION = `a non-negative number of at most ${MAX_EVENT_SECONDS} seconds`;
+
+/** A duration field: absent, or a number from 0 to {@link MAX_EVENT_SECONDS}. */
 function isDuration(value: unknown): value is number | undefined {
-  return value === undefined || (typeof value === 'number' && value >= 0 && value < Infinity);
+  return value === undefined || (typeof value === 'number' && value >= 0 && value <= MAX_EVENT_SECONDS);
 }
 
 function isTraceRef(value: unknown): value is TraceRef | undefined {
@@ -197,7 +208,7 @@ export function parseEvent(input: unknown): ParsedEvent {
           return rejected(type, 'status', 'an integer', status);
         }
         const seconds = e.seconds;
-        if (!isDuration(seconds)) return rejected(type, 'seconds', 'a non-negative finite number', seconds);
+        if (!isDuration(seconds)) return rejected(type, 'seconds', DURATION, seconds);
         const trace = e.trace;
         if (!isTraceRef(trace)) return rejected(type, 'trace', 'a { traceId, spanId } of hex ids', trace);
         return { ok: true, event: { type, app, status, seconds, trace: copyTrace(trace) } };
@@ -205,7 +216,7 @@ export function parseEvent(input: unknown): ParsedEvent {
       case 'worker_spawned': {
         const coldStartSeconds = e.coldStartSeconds;
         if (!isDuration(coldStartSeconds)) {
-          return rejected(type, 'coldStartSeconds', 'a non-negative finite number', coldStartSeconds);
+          return rejected(type, 'coldStartSeconds', DURATION, coldStartSeconds);
         }
         const trace = e.trace;
         if (!isTraceRef(trace)) return rejected(type, 'trace', 'a { traceId, spanId } of hex ids', trace);
@@ -222,7 +233,7 @@ export function parseEvent(input: unknown): ParsedEvent {
         const ok = e.ok;
         if (typeof ok !== 'boolean') return rejected(type, 'ok', 'a boolean', ok);
         const seconds = e.seconds;
-        if (!isDuration(seconds)) return rejected(type, 'seconds', 'a non-negative finite number', seconds);
+        if (!isDuration(seconds)) return rejected(type, 'seconds', DURATION, seconds);
         return { ok: true, event: { type, ok, seconds } };
       }
       case 'health_check_failed': {

@@ -6,8 +6,11 @@
  * takes the host process down. The tracker's public streams are wrapped here: a callback given
  * to `subscribe()` runs inside try/catch and what it throws is handed to `onThrow` (the
  * tracker reports it on `errors$`). Operators (`pipe(...)`) subscribe with RxJS's own
- * Subscriber objects, which are passed through untouched: a throw inside a caller's own
- * operator chain stays in that chain, as RxJS intends, and never reaches the tracker's source.
+ * Subscriber objects; those are guarded the same way (a raw `new Subscriber(...)` forwards a
+ * throw straight back into the Subject that called it, and so into `record()`), and stay
+ * linked to the stream so that unsubscribing the chain still unsubscribes it. What a callback
+ * at the end of a caller's own chain throws is that chain's business: RxJS reports it through
+ * its `config.onUnhandledError`, which the caller owns; the tracker's stream never sees it.
  *
  * @packageDocumentation
  */
@@ -34,7 +37,18 @@ export class GuardedObservable<T> extends Observable<T> {
     error?: ((error: unknown) => void) | null,
     complete?: (() => void) | null,
   ): Subscription {
-    if (observerOrNext instanceof Subscriber) return super.subscribe(observerOrNext);
+    let isSubscriber = false;
+    try {
+      isSubscriber = observerOrNext instanceof Subscriber;
+    } catch {
+      // A Proxy whose getPrototypeOf trap throws: guarded below like any other object.
+    }
+    if (isSubscriber) {
+      const downstream = observerOrNext as Subscriber<T>;
+      const subscription = super.subscribe(this.guard(downstream));
+      downstream.add(subscription);
+      return subscription;
+    }
     const observer: Partial<Observer<T>> =
       typeof observerOrNext === 'function' || observerOrNext === null || observerOrNext === undefined
         ? { next: observerOrNext ?? undefined, error: error ?? undefined, complete: complete ?? undefined }

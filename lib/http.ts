@@ -304,11 +304,12 @@ class MetricsEndpoint {
   }
 
   private scrape(req: IncomingMessage, res: ServerResponse, head: boolean): void {
-    this.inFlight += 1;
-    this.selfInFlight(1);
+    // What the scrape asks for is read before it takes a slot: a request object that throws
+    // here (the handler may be called with anything) must not hold a slot for good.
     const format = negotiateFormat(req.headers.accept);
     const gzip = this.options.compress && acceptsGzip(req.headers['accept-encoding']);
-    const entry = this.shared.join(format);
+    this.inFlight += 1;
+    this.selfInFlight(1);
     let timer: NodeJS.Timeout | undefined;
     let done = false;
     // Ends this scrape's claim exactly once: the response, the timeout or the client leaving,
@@ -317,42 +318,54 @@ class MetricsEndpoint {
       if (done) return false;
       done = true;
       if (timer !== undefined) clearTimeout(timer);
-      res.off('close', onClose);
       this.inFlight -= 1;
       this.selfInFlight(-1);
+      try {
+        res.off('close', onClose);
+      } catch {
+        // A response object that cannot even do this; the slot is back, nothing else matters.
+      }
       return true;
     };
     const onClose = (): void => {
       finish();
     };
-    res.once('close', onClose);
-    if (Number.isFinite(this.options.timeoutMs)) {
-      timer = setTimeout(() => {
-        if (!finish()) return;
-        this.shared.abandon(format, entry);
-        const message = `scrape timed out after ${this.options.timeoutMs} ms`;
-        this.report(new Error(`metricsHandler: ${message}`));
-        this.reply(res, 503, `Service Unavailable: ${message}\n`, head);
-      }, this.options.timeoutMs);
+    try {
+      const entry = this.shared.join(format);
+      res.once('close', onClose);
+      if (Number.isFinite(this.options.timeoutMs)) {
+        timer = setTimeout(() => {
+          if (!finish()) return;
+          this.shared.abandon(format, entry);
+          const message = `scrape timed out after ${this.options.timeoutMs} ms`;
+          this.report(new Error(`metricsHandler: ${message}`));
+          this.reply(res, 503, `Service Unavailable: ${message}\n`, head);
+        }, this.options.timeoutMs);
+      }
+      const body = gzip ? this.shared.gzipped(entry) : entry.text;
+      body.then(
+        (buffer) => {
+          if (!finish()) return;
+          const headers: OutgoingHttpHeaders = {
+            'Content-Type': CONTENT_TYPES[format],
+            'Content-Length': buffer.length,
+            Vary: 'Accept, Accept-Encoding',
+          };
+          if (gzip) headers['Content-Encoding'] = 'gzip';
+          this.send(res, 200, headers, buffer, head);
+        },
+        (err: unknown) => {
+          if (!finish()) return;
+          this.report(new Error(`metricsHandler: gathering metrics failed: ${shortMessage(err)}`, { cause: err }));
+          this.reply(res, 500, `Internal Server Error: gathering metrics failed: ${shortMessage(err)}\n`, head);
+        },
+      );
+    } catch (err) {
+      // Nothing was answered (serve() answers 500): the slot is given back first, or a
+      // response object that throws in once() would hold it for good.
+      finish();
+      throw err;
     }
-    const body = gzip ? this.shared.gzipped(entry) : entry.text;
-    body.then(
-      (buffer) => {
-        if (!finish()) return;
-        const headers: OutgoingHttpHeaders = {
-          'Content-Type': CONTENT_TYPES[format],
-          'Content-Length': buffer.length,
-          Vary: 'Accept, Accept-Encoding',
-        };
-        if (gzip) headers['Content-Encoding'] = 'gzip';
-        this.send(res, 200, headers, buffer, head);
-      },
-      (err: unknown) => {
-        if (!finish()) return;
-        this.report(new Error(`metricsHandler: gathering metrics failed: ${shortMessage(err)}`, { cause: err }));
-        this.reply(res, 500, `Internal Server Error: gathering metrics failed: ${shortMessage(err)}\n`, head);
-      },
-    );
   }
 
   private reply(

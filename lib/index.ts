@@ -43,6 +43,7 @@ export {
 export type { WorkerTransition } from './state-diff';
 export {
   EVENT_TYPES,
+  MAX_EVENT_SECONDS,
   parseEvent,
   type AuditEntryDroppedEvent,
   type BundleRestoredEvent,

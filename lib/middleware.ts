@@ -266,11 +266,12 @@ function end(req: Traced, res: ServerResponse, state: RequestSpan, settings: Set
  * Records `error` on the span of `req` (an exception event and status ERROR), if `req` is
  * being traced. Never throws.
  */
-function recordError(req: IncomingMessage, error: unknown): void {
-  const state = (req as Traced)[SPAN];
-  if (state === undefined || state.ended) return;
-  state.failed = true;
+function recordError(req: IncomingMessage | null | undefined, error: unknown): void {
   try {
+    // `req` is whatever a framework handed over; a missing one has no span to mark.
+    const state = (req as Traced | null | undefined)?.[SPAN];
+    if (state === undefined || state.ended) return;
+    state.failed = true;
     state.span.recordException(error instanceof Error ? error : messageOf(error));
     state.span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(error) });
   } catch {
@@ -382,17 +383,32 @@ export function fastifyTracing(options: TracingMiddlewareOptions = {}): FastifyT
   const settings = checkOptions('fastifyTracing', options);
   return {
     onRequest(request, reply, done) {
-      const req = request.raw as Traced;
+      let req: Traced;
+      let res: ServerResponse;
+      try {
+        req = request.raw as Traced;
+        res = reply.raw;
+      } catch {
+        // Not a Fastify request: nothing to trace, and the request must still go on.
+        done();
+        return;
+      }
       try {
         const url = request.routeOptions?.url;
         if (typeof url === 'string') req[FASTIFY_ROUTE] = url;
       } catch {
         // No route pattern: the span keeps its path name.
       }
-      runIn(begin(req, reply.raw, settings), req, () => done());
+      runIn(begin(req, res, settings), req, () => done());
     },
     onError(request, _reply, error, done) {
-      recordError(request.raw, error);
+      let req: IncomingMessage | undefined;
+      try {
+        req = request.raw;
+      } catch {
+        // Not a Fastify request: no span to mark.
+      }
+      recordError(req, error);
       done();
     },
   };

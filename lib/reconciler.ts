@@ -17,7 +17,7 @@
  */
 import { describe } from './describe';
 import { messageOf } from './errors';
-import { CODE_BUSY, CODE_DRAINING, CODE_IDLE, StateDiff, type WorkerTransition } from './state-diff';
+import { CODE_BUSY, CODE_DRAINING, CODE_IDLE, StateDiff, idString, type WorkerTransition } from './state-diff';
 import type { SnapshotInput, StateCounts } from './worker-state';
 import { findWorkerProblem, hasValidDescriptiveFields } from './worker-validation';
 
@@ -83,8 +83,18 @@ export class SnapshotReconciler {
    * changes nothing: the diff baseline stays that of the last completed walk.
    */
   reconcile(snapshot: unknown, onFailure?: (message: string) => void): StateCounts | undefined {
-    if (snapshot instanceof Map) {
-      const counts = this.trackTransitions ? this.countAndDiffValidMap(snapshot) : this.countValidMap(snapshot);
+    let isMap: boolean;
+    try {
+      // A Proxy's getPrototypeOf trap runs here, and may throw (or start throwing after feed()
+      // accepted the same object).
+      isMap = snapshot instanceof Map;
+    } catch (err) {
+      onFailure?.(`inspecting the snapshot threw: ${messageOf(err)}`);
+      return undefined;
+    }
+    if (isMap) {
+      const map = snapshot as Map<unknown, unknown>;
+      const counts = this.trackTransitions ? this.countAndDiffValidMap(map) : this.countValidMap(map);
       if (counts !== undefined) return counts;
     }
     this.busy = 0;
@@ -94,7 +104,7 @@ export class SnapshotReconciler {
     this.rejected = 0;
     if (this.trackTransitions) this.diff.begin();
     try {
-      if (snapshot instanceof Map) {
+      if (isMap) {
         Map.prototype.forEach.call(snapshot, this.visitMapEntry);
       } else if (isSnapshotLike(snapshot)) {
         this.walkIterable(snapshot);
@@ -211,7 +221,7 @@ export class SnapshotReconciler {
           if (baseCodes[i] !== code) diff.changeInPlace(i, id as string, worker, code);
         } else {
           aligned = false;
-          diff.visitUnaligned(i, typeof id === 'string' ? id : String(id), worker, code);
+          diff.visitUnaligned(i, idString(id), worker, code);
         }
         i += 1;
       }

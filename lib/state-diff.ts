@@ -16,6 +16,7 @@
  *
  * @packageDocumentation
  */
+import { describe } from './describe';
 import { StateBusy, StateDraining, StateIdle, type WorkerState } from './labels';
 
 /**
@@ -47,6 +48,21 @@ export const CODE_DRAINING = 2;
 export const STATE_OF_CODE: readonly WorkerState[] = [StateBusy, StateIdle, StateDraining];
 
 /** A worker record's `appId` when it is a string, else ''; never throws. */
+/**
+ * A worker id as the string transitions carry. A Map keyed by something other than strings
+ * still counts (ids label nothing), so a key whose conversion throws (an object with a
+ * throwing `toString`, or none at all) gets its description instead of failing the tick.
+ * @internal
+ */
+export function idString(id: unknown): string {
+  if (typeof id === 'string') return id;
+  try {
+    return String(id);
+  } catch {
+    return describe(id);
+  }
+}
+
 function appIdOf(worker: unknown): string {
   try {
     const appId = (worker as { appId?: unknown }).appId;
@@ -149,7 +165,7 @@ export class StateDiff {
       return;
     }
     // Ids are carried as strings (a Map keyed otherwise still counts); converted off the hot path.
-    this.visitUnaligned(i, typeof id === 'string' ? id : String(id), worker, code);
+    this.visitUnaligned(i, idString(id), worker, code);
   }
 
   /** Records a state change of the worker at aligned position `i`, in place (undone on abandon). */

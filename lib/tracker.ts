@@ -20,13 +20,12 @@ import {
   ReplaySubject,
   Subject,
   Subscription,
+  UnsubscriptionError,
   concat,
   defer,
   from,
-  filter,
   finalize,
   isObservable,
-  map,
   type Observable,
   type SchedulerLike,
 } from 'rxjs';
@@ -156,6 +155,8 @@ export class WorkerStateTracker {
   private latest: SnapshotInput | undefined;
   private transitionSubscribers = 0;
   private stopped = false;
+  private ticking = false;
+  private tickAgain = false;
 
   constructor(options: WorkerStateTrackerOptions) {
     const opts = checkOptions(options);
@@ -212,18 +213,20 @@ export class WorkerStateTracker {
       process.emitWarning(`blockyard-telemetry: an errors$ subscriber threw: ${messageOf(err)}`);
     });
 
-    this.subscriptions.add(
-      tickStream(opts.tick, opts.scheduler, (message, cause) => this.report('tick', message, undefined, cause))
-        .pipe(
-          map(() => this.sample()),
-          filter((snapshot): snapshot is SnapshotInput => snapshot !== undefined),
-          map((snapshot) =>
-            this.reconciler.reconcile(snapshot, (message) => this.report('snapshot', message, 'snapshot')),
-          ),
-          filter((counts): counts is StateCounts => counts !== undefined),
-        )
-        .subscribe((counts) => this.publish(counts)),
-    );
+    const reportTick = (message: string, cause?: unknown): void => this.report('tick', message, undefined, cause);
+    let ticks: Subscription | undefined;
+    try {
+      ticks = tickStream(opts.tick, opts.scheduler, reportTick).subscribe({
+        next: () => this.onTick(),
+        // Only a caller's scheduler can get here (a caller's tick Observable is retried, then
+        // completes): without this handler RxJS would rethrow the error on a timer, in the host.
+        error: (err: unknown) => reportTick(`the tick scheduler failed; ticking has stopped: ${messageOf(err)}`, err),
+      });
+    } catch (err) {
+      // A caller's scheduler or tick Observable that throws as it is subscribed to.
+      reportTick(`subscribing to the ticks threw; ticking has stopped: ${messageOf(err)}`, err);
+    }
+    this.subscriptions.add(guardedTeardown(ticks, (err) => reportTick(`ending the ticks threw: ${messageOf(err)}`, err)));
   }
 
   /**
@@ -251,22 +254,28 @@ export class WorkerStateTracker {
    */
   connect(snapshots$: Observable<SnapshotInput>): Subscription {
     if (this.stopped) return Subscription.EMPTY;
-    if (!isObservable(snapshots$)) {
+    if (!isObservableSafe(snapshots$)) {
       this.report('source', `connect() needs an Observable of snapshots, got ${describe(snapshots$)}`, 'snapshots$');
       return Subscription.EMPTY;
     }
     const subscription = new Subscription();
+    let inner: Subscription | undefined;
     try {
-      subscription.add(
-        snapshots$.subscribe({
-          next: (snapshot) => this.feed(snapshot),
-          error: (err: unknown) =>
-            this.report('source', `the connected snapshot Observable errored: ${messageOf(err)}`, undefined, err),
-        }),
-      );
+      inner = snapshots$.subscribe({
+        next: (snapshot) => this.feed(snapshot),
+        error: (err: unknown) =>
+          this.report('source', `the connected snapshot Observable errored: ${messageOf(err)}`, undefined, err),
+      });
     } catch (err) {
       this.report('source', `subscribing to the snapshot Observable threw: ${messageOf(err)}`, undefined, err);
     }
+    // The Observable's own teardown may throw (or its subscribe may have returned something
+    // that is not a Subscription): that is reported, never thrown out of unsubscribe() or stop().
+    subscription.add(
+      guardedTeardown(inner, (err) =>
+        this.report('source', `unsubscribing from the snapshot Observable threw: ${messageOf(err)}`, undefined, err),
+      ),
+    );
     this.subscriptions.add(subscription);
     subscription.add(() => this.subscriptions.remove(subscription));
     return subscription;
@@ -303,13 +312,53 @@ export class WorkerStateTracker {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.subscriptions.unsubscribe();
+    try {
+      this.subscriptions.unsubscribe();
+    } catch (err) {
+      // Every teardown added is guarded; this only keeps stop() whole if one ever is not.
+      this.report('source', `stopping threw: ${messageOf(err)}`, undefined, err);
+    }
     this.recorders.stop();
     this.latest = undefined;
     this.countsSubject.complete();
     this.transitionsSubject.complete();
     this.eventsSubject.complete();
     this.errorsSubject.complete();
+  }
+
+  /**
+   * One tick. A tick asked for while one is running (a subscriber of `transitions$` or
+   * `counts$` that feeds and ticks again) runs right after it, not inside it: inside, it would
+   * rewrite the transitions the running tick is still publishing, and its counts would be
+   * overtaken by the older ones. Ticks asked for meanwhile are one: each samples the latest
+   * snapshot anyway.
+   */
+  private onTick(): void {
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = true;
+    try {
+      do {
+        this.tickAgain = false;
+        this.tickOnce();
+      } while (this.tickAgain && !this.stopped);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Samples, reconciles and publishes; whatever throws is reported and the next tick runs. */
+  private tickOnce(): void {
+    try {
+      const snapshot = this.sample();
+      if (snapshot === undefined) return;
+      const counts = this.reconciler.reconcile(snapshot, (message) => this.report('snapshot', message, 'snapshot'));
+      if (counts !== undefined) this.publish(counts);
+    } catch (err) {
+      this.report('tick', `a tick failed: ${messageOf(err)}`, undefined, err);
+    }
   }
 
   /** The snapshot for this tick: pulled from `source()` when given, else the latest fed. */
@@ -366,11 +415,55 @@ export class WorkerStateTracker {
   }
 }
 
+/** `isObservable`, false where merely looking at `value` throws (a hostile Proxy). */
+function isObservableSafe(value: unknown): value is Observable<unknown> {
+  try {
+    return isObservable(value);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A teardown that unsubscribes `subscription` (anything a caller's `subscribe()` returned) and
+ * reports, rather than throws, what that throws.
+ */
+function guardedTeardown(subscription: unknown, onError: (err: unknown) => void): () => void {
+  return () => {
+    try {
+      (subscription as Subscription | undefined)?.unsubscribe();
+    } catch (err) {
+      // RxJS gathers what teardowns threw into one UnsubscriptionError with a numbered,
+      // multi-line message: each is reported on its own instead.
+      if (err instanceof UnsubscriptionError) for (const inner of err.errors as unknown[]) onError(inner);
+      else onError(err);
+    }
+  };
+}
+
 function isPositiveInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 }
 
 /** Validates the options once, at construction, naming the bad option and quoting its value. */
+/** Each collector of `Metrics` the tracker writes, and a method it calls on it. */
+const COLLECTOR_METHODS: readonly (readonly [keyof Metrics, string])[] = [
+  ['workersActive', 'set'],
+  ['workersByState', 'labels'],
+  ['sessionsActive', 'set'],
+  ['workersSpawned', 'inc'],
+  ['workersStopped', 'labels'],
+  ['bundlesUploaded', 'inc'],
+  ['bundleRestoresSucceeded', 'inc'],
+  ['bundleRestoresFailed', 'inc'],
+  ['proxyRequests', 'inc'],
+  ['healthChecksFailed', 'inc'],
+  ['auditEntriesDropped', 'inc'],
+  ['coldStartDuration', 'observe'],
+  ['proxyRequestDuration', 'observe'],
+  ['buildDuration', 'observe'],
+];
+
 function checkOptions(options: WorkerStateTrackerOptions): WorkerStateTrackerOptions {
   const fail = (message: string): never => {
     throw new TypeError(`WorkerStateTracker: ${message}`);
@@ -382,13 +475,16 @@ function checkOptions(options: WorkerStateTrackerOptions): WorkerStateTrackerOpt
     if (!OPTION_NAMES.has(key)) fail(`unknown option ${describe(key)}; known: ${[...OPTION_NAMES].join(', ')}`);
   }
   const m = options.metrics as Partial<Metrics> | undefined;
-  if (
-    m === null ||
-    typeof m !== 'object' ||
-    typeof m.workersByState?.labels !== 'function' ||
-    typeof m.proxyRequests?.inc !== 'function'
-  ) {
+  if (m === null || typeof m !== 'object' || m.workersByState === undefined) {
     fail(`metrics must be the object newMetrics() returns, got ${describe(m)}`);
+  }
+  // Every collector the tracker writes, checked now: one missing would otherwise only show
+  // as a failed record() much later.
+  for (const [key, method] of COLLECTOR_METHODS) {
+    const collector = (m as Record<string, unknown>)[key] as Record<string, unknown> | null | undefined;
+    if (typeof collector?.[method] !== 'function') {
+      fail(`metrics must be the object newMetrics() returns; its ${key} is ${describe(collector)}, not a collector`);
+    }
   }
   if (!isValidTick(options.tick)) {
     fail(

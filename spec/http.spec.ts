@@ -340,6 +340,39 @@ describe('metricsHandler: bearer token', () => {
 });
 
 describe('metricsHandler: limits', () => {
+  it('gives the slot back when the request or response object throws, so hostile calls cannot use up maxInFlight', async () => {
+    const registry = new Registry();
+    newMetrics(registry);
+    const errors: string[] = [];
+    const handler = metricsHandler(registry, { maxInFlight: 2, onError: (e) => errors.push(e.message) });
+    let hostile = 0;
+    const server = await listen((req, res) => {
+      hostile += 1;
+      if (hostile <= 3) {
+        Object.defineProperty(req.headers, 'accept', {
+          get() {
+            throw new Error('unreadable Accept');
+          },
+        });
+      } else if (hostile <= 6) {
+        res.once = () => {
+          throw new Error('no events here');
+        };
+      }
+      handler(req, res);
+    });
+    servers.push(server);
+    const url = `${server.origin}/metrics`;
+    for (let i = 0; i < 6; i += 1) expect((await httpRequest(url)).status).toBe(500);
+    const answer = await httpRequest(url);
+    expect(answer.status).toBe(200);
+    expect(answer.text).toBe(await registry.metrics());
+    expect(errors).toEqual([
+      ...Array(3).fill('metricsHandler: serving a scrape failed: unreadable Accept'),
+      ...Array(3).fill('metricsHandler: serving a scrape failed: no events here'),
+    ]);
+  });
+
   it('answers 503 at once beyond maxInFlight, and serves again once scrapes finish', async () => {
     const registry = new Registry();
     const held = heldGauge(registry);

@@ -486,6 +486,21 @@ describe('tracingMiddleware / traceHandler: never throws into the host', () => {
     expect(span.spanContext().traceId).not.toBe(TRACE_ID);
   });
 
+  it('lets the error handler and the Fastify hooks pass on what they are given, even missing objects', () => {
+    const hooks = fastifyTracing();
+    const calls: unknown[] = [];
+    const failure = new Error('route failed');
+    const missing = null as unknown as IncomingMessage;
+    expect(() => tracingErrorHandler()(failure, missing, missing as unknown as ServerResponse, (e) => calls.push(e))).not.toThrow();
+    type Hook = Parameters<typeof hooks.onRequest>;
+    expect(() => hooks.onRequest(null as unknown as Hook[0], null as unknown as Hook[1], () => calls.push('next'))).not.toThrow();
+    expect(() =>
+      hooks.onError(null as unknown as Hook[0], null as unknown as Hook[1], failure, () => calls.push('after error')),
+    ).not.toThrow();
+    expect(calls).toEqual([failure, 'next', 'after error']);
+    expect(tracing.spans()).toEqual([]);
+  });
+
   it('runs the handler untraced when the context manager fails', async () => {
     context.disable();
     context.setGlobalContextManager({

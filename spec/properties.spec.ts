@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { NEVER, Subject } from 'rxjs';
 import {
   EVENT_TYPES,
+  MAX_EVENT_SECONDS,
   STOP_REASONS,
   WorkerStateTracker,
   deriveStateCounts,
@@ -148,7 +149,8 @@ describe('the tracker, for any snapshot', () => {
 function isValidEvent(e: unknown): boolean {
   if (e === null || typeof e !== 'object') return false;
   const o = e as Record<string, unknown>;
-  const duration = (v: unknown): boolean => v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= 0);
+  const duration = (v: unknown): boolean =>
+    v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_EVENT_SECONDS);
   const app = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
   switch (o.type) {
     case 'worker_spawned':
@@ -175,10 +177,10 @@ const anyEvent: fc.Arbitrary<unknown> = fc.oneof(
   fc.record(
     {
       type: fc.constantFrom<string>(...EVENT_TYPES, 'nope'),
-      coldStartSeconds: fc.oneof(fc.double(), fc.nat(100)),
+      coldStartSeconds: fc.oneof(fc.double(), fc.nat(100), fc.constantFrom(MAX_EVENT_SECONDS, MAX_EVENT_SECONDS * 2)),
       reason: fc.oneof(fc.constantFrom(...STOP_REASONS), fc.string()),
       ok: fc.oneof(fc.boolean(), fc.anything()),
-      seconds: fc.oneof(fc.double(), fc.nat(100), fc.constant(undefined)),
+      seconds: fc.oneof(fc.double(), fc.nat(100), fc.constant(undefined), fc.constantFrom(MAX_EVENT_SECONDS, MAX_EVENT_SECONDS * 2)),
       app: fc.oneof(fc.string({ maxLength: 6 }), fc.anything()),
       status: fc.oneof(fc.integer({ min: -100, max: 1000 }), fc.double(), fc.anything()),
     },

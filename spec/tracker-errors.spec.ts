@@ -1,8 +1,9 @@
 import { Registry } from 'prom-client';
-import { NEVER, Observable, Subject, asyncScheduler, defer, interval, map, throwError } from 'rxjs';
+import { NEVER, Observable, Subject, Subscriber, asyncScheduler, defer, interval, map, throwError, type SchedulerLike } from 'rxjs';
 import {
   MAX_TICK_RETRIES,
   WorkerStateTracker,
+  deriveStateCounts,
   newMetrics,
   type Metrics,
   type SnapshotInput,
@@ -95,10 +96,11 @@ describe('bad snapshots are reported and the pipeline keeps ticking', () => {
     const { tracker, errors, emitted } = track({ tick: ticks });
     const seen: unknown[] = [];
     tracker.transitions$.subscribe((t) => seen.push(t.workerId));
-    tracker.feed(new Map<unknown, unknown>([[42, busy()], ['', idle()]]) as unknown as SnapshotInput);
+    const unprintable = Object.create(null) as object;
+    tracker.feed(new Map<unknown, unknown>([[42, busy()], ['', idle()], [unprintable, idle()]]) as unknown as SnapshotInput);
     ticks.next();
-    expect(emitted).toEqual([{ busy: 1, idle: 1, draining: 0, workers: 2, sessions: 1 }]);
-    expect(seen).toEqual(['42', '']);
+    expect(emitted).toEqual([{ busy: 1, idle: 2, draining: 0, workers: 3, sessions: 1 }]);
+    expect(seen).toEqual(['42', '', 'an object']);
     expect(errors).toEqual([]);
   });
 
@@ -152,6 +154,33 @@ describe('bad snapshots are reported and the pipeline keeps ticking', () => {
     expect(emitted).toHaveLength(2);
   });
 
+  it('survives a snapshot that turns hostile after feed() accepted it (a Proxy whose trap starts throwing)', () => {
+    const ticks = new Subject<void>();
+    const { tracker, errors, emitted } = track({ tick: ticks });
+    let looks = 0;
+    const turncoat = new Proxy(new Map([['w1', busy(1)]]), {
+      getPrototypeOf(target) {
+        looks += 1;
+        if (looks > 1) throw new Error('trap sprung');
+        return Reflect.getPrototypeOf(target);
+      },
+    });
+    tracker.feed(turncoat);
+    expect(() => ticks.next()).not.toThrow();
+    expect(errors.map((e) => [e.origin, e.message])).toEqual([
+      ['snapshot', 'inspecting the snapshot threw: trap sprung'],
+    ]);
+    tracker.feed(snapshotOf(0, 2, 0));
+    ticks.next();
+    expect(emitted).toEqual([{ busy: 0, idle: 2, draining: 0, workers: 2, sessions: 0 }]);
+    const hostile = new Proxy([], {
+      getPrototypeOf() {
+        throw new Error('trap');
+      },
+    });
+    expect(deriveStateCounts(hostile)).toEqual({ busy: 0, idle: 0, draining: 0, workers: 0, sessions: 0 });
+  });
+
   it('reports a source() that throws or returns garbage, and keeps pulling', () => {
     const ticks = new Subject<void>();
     const results: (() => unknown)[] = [
@@ -180,9 +209,10 @@ describe('bad events are reported, never recorded', () => {
     ['null', null, 'event', 'event must be an object, got null'],
     ['unknown type', { type: 'worker_exploded' }, 'type', 'event type must be one of worker_spawned, worker_stopped, session_opened, session_closed, bundle_uploaded, bundle_restored, proxy_request, health_check_failed, audit_entry_dropped, got "worker_exploded"'],
     ['unknown reason', { type: 'worker_stopped', reason: 'oom' }, 'reason', 'worker_stopped event: reason must be one of graceful, crashed, idle_timeout, got "oom"'],
-    ['negative cold start', { type: 'worker_spawned', coldStartSeconds: -1 }, 'coldStartSeconds', 'worker_spawned event: coldStartSeconds must be a non-negative finite number, got number -1'],
-    ['NaN duration', { type: 'proxy_request', status: 200, seconds: Number.NaN }, 'seconds', 'proxy_request event: seconds must be a non-negative finite number, got number NaN'],
-    ['Infinity build', { type: 'bundle_restored', ok: true, seconds: Infinity }, 'seconds', 'bundle_restored event: seconds must be a non-negative finite number, got number Infinity'],
+    ['negative cold start', { type: 'worker_spawned', coldStartSeconds: -1 }, 'coldStartSeconds', 'worker_spawned event: coldStartSeconds must be a non-negative number of at most 1000000000 seconds, got number -1'],
+    ['NaN duration', { type: 'proxy_request', status: 200, seconds: Number.NaN }, 'seconds', 'proxy_request event: seconds must be a non-negative number of at most 1000000000 seconds, got number NaN'],
+    ['Infinity build', { type: 'bundle_restored', ok: true, seconds: Infinity }, 'seconds', 'bundle_restored event: seconds must be a non-negative number of at most 1000000000 seconds, got number Infinity'],
+    ['absurd duration', { type: 'proxy_request', status: 200, seconds: 1e308 }, 'seconds', 'proxy_request event: seconds must be a non-negative number of at most 1000000000 seconds, got number 1e+308'],
     ['fractional status', { type: 'proxy_request', status: 200.5 }, 'status', 'proxy_request event: status must be an integer, got number 200.5'],
     ['string status', { type: 'proxy_request', status: '200' }, 'status', 'proxy_request event: status must be an integer, got "200"'],
     ['empty app', { type: 'proxy_request', app: '', status: 200 }, 'app', 'proxy_request event: app must be a non-empty string or absent, got ""'],
@@ -241,6 +271,80 @@ describe('subscribers cannot break the streams or the host', () => {
       ['subscriber', 'a subscriber threw: dashboard bug'],
       ['subscriber', 'a subscriber threw: audit bug'],
     ]);
+  });
+
+  it('a raw Subscriber that throws cannot throw out of record(), and later subscribers still get the event', () => {
+    const { tracker, errors } = track({ tick: NEVER });
+    tracker.events$.subscribe(
+      new Subscriber({
+        next: () => {
+          throw new Error('raw subscriber bug');
+        },
+        error: () => undefined,
+        complete: () => undefined,
+      }),
+    );
+    const seen: string[] = [];
+    tracker.events$.subscribe((e) => seen.push(e.type));
+    expect(() => tracker.record({ type: 'session_opened' })).not.toThrow();
+    expect(seen).toEqual(['session_opened']);
+    expect(errors.map((e) => e.message)).toEqual(['a subscriber threw: raw subscriber bug']);
+  });
+
+  it('an observer whose every property read throws is reported, not thrown out of subscribe()', () => {
+    const { tracker, errors } = track({ tick: NEVER });
+    const hostile = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('no such thing');
+        },
+        getPrototypeOf() {
+          throw new Error('no prototype either');
+        },
+      },
+    );
+    expect(() => tracker.counts$.subscribe(hostile)).not.toThrow();
+    expect(errors.map((e) => e.message)).toEqual(['a subscriber threw: no such thing']);
+  });
+
+  it('unsubscribing a piped chain unsubscribes it from the stream', () => {
+    const ticks = new Subject<void>();
+    const { tracker } = track({ tick: ticks });
+    const piped: number[] = [];
+    const subscription = tracker.counts$.pipe(map((c) => c.workers)).subscribe((n) => piped.push(n));
+    tracker.feed(snapshotOf(1, 0, 0));
+    ticks.next();
+    subscription.unsubscribe();
+    ticks.next();
+    expect(piped).toEqual([1]);
+    const transitions: string[] = [];
+    const tracked = tracker.transitions$.pipe(map((t) => t.workerId)).subscribe((id) => transitions.push(id));
+    tracked.unsubscribe();
+    tracker.feed(snapshotOf(2, 0, 0));
+    ticks.next();
+    expect(transitions).toEqual([]);
+  });
+
+  it('a subscriber that feeds and ticks again gets that tick after the running one, in order', async () => {
+    const ticks = new Subject<void>();
+    const { tracker, emitted } = track({ tick: ticks });
+    const seen: string[] = [];
+    let again = true;
+    tracker.transitions$.subscribe((t) => {
+      seen.push(`${t.workerId}:${t.from ?? 'none'}->${t.to ?? 'none'}`);
+      if (again) {
+        again = false;
+        tracker.feed(new Map([['w9', idle()]]));
+        ticks.next();
+      }
+    });
+    tracker.feed(new Map([['w1', busy(1)], ['w2', busy(1)]]));
+    ticks.next();
+    expect(seen).toEqual(['w1:none->busy', 'w2:none->busy', 'w9:none->idle', 'w1:busy->none', 'w2:busy->none']);
+    expect(emitted.map((c) => c.workers)).toEqual([2, 1]);
+    expect(valueOf(await scrape(fx.registry), 'blockyard_workers', { state: 'idle' })).toBe(1);
+    expect(valueOf(await scrape(fx.registry), 'blockyard_workers', { state: 'busy' })).toBe(0);
   });
 
   it('a throwing errors$ subscriber goes to the process warning channel, not an uncaught exception', () => {
@@ -343,6 +447,21 @@ describe('the tick source', () => {
     expect(jest.getTimerCount()).toBe(0);
   });
 
+  it('reports a scheduler that throws, instead of letting RxJS rethrow it in the host', () => {
+    const broken: SchedulerLike = {
+      now: () => 0,
+      schedule: () => {
+        throw new Error('no timers here');
+      },
+    };
+    const { tracker, errors } = track({ tick: 1000, scheduler: broken });
+    expect(errors.map((e) => [e.origin, e.message])).toEqual([
+      ['tick', 'the tick scheduler failed; ticking has stopped: no timers here'],
+    ]);
+    tracker.record({ type: 'bundle_uploaded' });
+    expect(() => tracker.stop()).not.toThrow();
+  });
+
   it('ticks every period with no scheduler, on a timer that does not hold the process open', () => {
     jest.useFakeTimers();
     const { tracker, emitted } = track({ tick: 1000 });
@@ -380,12 +499,68 @@ describe('stop()', () => {
   });
 });
 
+describe('stop() never throws', () => {
+  it('even when a connected Observable or the tick Observable throws in its teardown', () => {
+    const throwingTeardown = (what: string): Observable<never> =>
+      new Observable<never>(() => () => {
+        throw new Error(`${what} teardown broke`);
+      });
+    const { tracker, errors } = track({ tick: throwingTeardown('tick') });
+    tracker.connect(throwingTeardown('snapshots'));
+    const completed: string[] = [];
+    tracker.counts$.subscribe({ complete: () => completed.push('counts$') });
+    tracker.errors$.subscribe({ complete: () => completed.push('errors$') });
+    expect(() => tracker.stop()).not.toThrow();
+    expect(completed.sort()).toEqual(['counts$', 'errors$']);
+    expect(errors.map((e) => [e.origin, e.message])).toEqual([
+      ['tick', 'ending the ticks threw: tick teardown broke'],
+      ['source', 'unsubscribing from the snapshot Observable threw: snapshots teardown broke'],
+    ]);
+  });
+
+  it('nor does unsubscribing what connect() returned, nor connect() given a hostile Proxy', () => {
+    const { tracker, errors } = track({ tick: NEVER });
+    const subscription = tracker.connect(
+      new Observable<never>(() => () => {
+        throw new Error('teardown broke');
+      }),
+    );
+    expect(() => subscription.unsubscribe()).not.toThrow();
+    const hostile = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('trap');
+        },
+      },
+    );
+    expect(() => tracker.connect(hostile as unknown as Observable<SnapshotInput>)).not.toThrow();
+    expect(errors.map((e) => e.message)).toEqual([
+      'unsubscribing from the snapshot Observable threw: teardown broke',
+      'connect() needs an Observable of snapshots, got an unreadable value',
+    ]);
+  });
+});
+
 describe('construction fails fast on bad options', () => {
   const ok = (): Metrics => newMetrics(new Registry());
   it.each<[string, () => unknown, RegExp]>([
     ['no options', () => undefined, /options must be an object with at least \{ metrics, tick \}, got undefined/],
     ['no metrics', () => ({ tick: 10 }), /metrics must be the object newMetrics\(\) returns, got undefined/],
     ['a registry as metrics', () => ({ metrics: new Registry(), tick: 10 }), /metrics must be the object newMetrics\(\) returns, got a Registry/],
+    [
+      'metrics missing a collector',
+      () => {
+        const { buildDuration: _left, ...partial } = newMetrics(new Registry());
+        return { metrics: partial as unknown as Metrics, tick: 10 };
+      },
+      /metrics must be the object newMetrics\(\) returns; its buildDuration is undefined, not a collector/,
+    ],
+    [
+      'metrics with a number for a collector',
+      () => ({ metrics: { ...newMetrics(new Registry()), workersSpawned: 5 } as unknown as Metrics, tick: 10 }),
+      /its workersSpawned is number 5, not a collector/,
+    ],
     ['a zero tick', () => ({ metrics: ok(), tick: 0 }), /tick must be a period in milliseconds .* got number 0/],
     ['a negative tick', () => ({ metrics: ok(), tick: -5 }), /got number -5/],
     ['a NaN tick', () => ({ metrics: ok(), tick: Number.NaN }), /got number NaN/],
