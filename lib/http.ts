@@ -272,8 +272,9 @@ class MetricsEndpoint {
   }
 
   serve(req: IncomingMessage, res: ServerResponse): void {
+    let head = false;
     try {
-      const head = req.method === 'HEAD';
+      head = req.method === 'HEAD';
       if (!this.authorized(req.headers.authorization)) {
         this.reply(res, 401, 'Unauthorized\n', head, { 'WWW-Authenticate': 'Bearer realm="metrics"' });
         return;
@@ -291,7 +292,7 @@ class MetricsEndpoint {
       this.scrape(req, res, head);
     } catch (err) {
       this.report(new Error(`metricsHandler: serving a scrape failed: ${shortMessage(err)}`, { cause: err }));
-      this.reply(res, 500, 'Internal Server Error\n', req.method === 'HEAD');
+      this.reply(res, 500, 'Internal Server Error\n', head);
     }
   }
 

@@ -4,7 +4,8 @@
  * and the Express and Fastify examples.
  */
 import { gunzipSync } from 'node:zlib';
-import { Agent, request } from 'node:http';
+import { Agent, IncomingMessage, ServerResponse, request } from 'node:http';
+import { Socket } from 'node:net';
 import { Counter, Gauge, Registry, type RegistryContentType } from 'prom-client';
 import {
   CONTENT_TYPES,
@@ -340,6 +341,20 @@ describe('metricsHandler: bearer token', () => {
 });
 
 describe('metricsHandler: limits', () => {
+  it('answers 500 to a request object that throws on every read, and throws nothing', () => {
+    const errors: string[] = [];
+    const handler = metricsHandler(new Registry(), { onError: (e) => errors.push(e.message) });
+    const hostile = new Proxy({} as IncomingMessage, {
+      get() {
+        throw new Error('trap');
+      },
+    });
+    const res = new ServerResponse(new IncomingMessage(new Socket()));
+    expect(() => handler(hostile, res)).not.toThrow();
+    expect(res.statusCode).toBe(500);
+    expect(errors).toEqual(['metricsHandler: serving a scrape failed: trap']);
+  });
+
   it('gives the slot back when the request or response object throws, so hostile calls cannot use up maxInFlight', async () => {
     const registry = new Registry();
     newMetrics(registry);
