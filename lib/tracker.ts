@@ -340,7 +340,18 @@ export class WorkerStateTracker {
     }
     this.ticking = true;
     try {
+      let runs = 0;
       do {
+        if (runs === MAX_TICKS_IN_A_ROW) {
+          // A subscriber that ticks again on every tick would otherwise hold the host's event
+          // loop here for good.
+          this.report(
+            'tick',
+            `subscribers asked for a tick from inside each of ${MAX_TICKS_IN_A_ROW} ticks in a row; the next one was dropped`,
+          );
+          break;
+        }
+        runs += 1;
         this.tickAgain = false;
         this.tickOnce();
       } while (this.tickAgain && !this.stopped);
@@ -446,6 +457,9 @@ function isPositiveInteger(value: unknown): value is number {
 }
 
 /** Validates the options once, at construction, naming the bad option and quoting its value. */
+/** The most ticks run back to back when subscribers keep asking for one from inside a tick. */
+const MAX_TICKS_IN_A_ROW = 100;
+
 /** Each collector of `Metrics` the tracker writes, and a method it calls on it. */
 const COLLECTOR_METHODS: readonly (readonly [keyof Metrics, string])[] = [
   ['workersActive', 'set'],

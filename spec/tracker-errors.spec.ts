@@ -347,6 +347,21 @@ describe('subscribers cannot break the streams or the host', () => {
     expect(valueOf(await scrape(fx.registry), 'blockyard_workers', { state: 'busy' })).toBe(0);
   });
 
+  it('a subscriber that ticks again on every tick cannot hold the host in a loop', () => {
+    const ticks = new Subject<void>();
+    const { tracker, errors, emitted } = track({ tick: ticks });
+    tracker.counts$.subscribe(() => ticks.next());
+    tracker.feed(snapshotOf(1, 0, 0));
+    ticks.next();
+    expect(emitted).toHaveLength(100);
+    expect(errors.map((e) => [e.origin, e.message])).toEqual([
+      ['tick', 'subscribers asked for a tick from inside each of 100 ticks in a row; the next one was dropped'],
+    ]);
+    // The next tick from outside runs as usual.
+    ticks.next();
+    expect(emitted).toHaveLength(200);
+  });
+
   it('a throwing errors$ subscriber goes to the process warning channel, not an uncaught exception', () => {
     const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     try {
