@@ -45,8 +45,88 @@ interface MetricsRequest {
 interface MetricsResponse {
   readonly type: typeof RESPONSE;
   readonly id: number;
-  readonly metrics?: MetricsJSON;
-  readonly error?: string;
+  readonly metrics?: unknown;
+  readonly error?: unknown;
+}
+
+/**
+ * JSON, which the IPC channel speaks, has no infinities and no NaN (`JSON.stringify(Infinity)`
+ * is `null`, read back as 0): a worker sends those values as these strings and the primary
+ * reads them back as numbers.
+ */
+const NON_FINITE: ReadonlyMap<string, number> = new Map([
+  ['+Inf', Infinity],
+  ['-Inf', -Infinity],
+  ['NaN', Number.NaN],
+]);
+
+/** `metrics` with every non-finite value spelled as a {@link NON_FINITE} string; copies only what changes. */
+function encodeNonFinite(metrics: MetricsJSON): MetricsJSON {
+  return metrics.map((metric) => {
+    if (metric.values.every((v) => Number.isFinite(v.value))) return metric;
+    const values = metric.values.map((v) => {
+      if (Number.isFinite(v.value)) return v;
+      const spelled = Number.isNaN(v.value) ? 'NaN' : v.value > 0 ? '+Inf' : '-Inf';
+      return { ...v, value: spelled as unknown as number };
+    });
+    return { ...metric, values };
+  });
+}
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const METRIC_TYPES: ReadonlySet<unknown> = new Set(['counter', 'gauge', 'histogram', 'summary']);
+
+/**
+ * Why `metrics`, a worker's answer read off the IPC channel, cannot be aggregated, or
+ * `undefined` when it can; non-finite values spelled as strings are turned back into numbers
+ * in place (the answer is ours: JSON made it). Our own workers always send valid answers, but
+ * anything in a worker can write to the channel, and what passes here is rendered as it is: a
+ * name with a newline would break the whole exposition for Prometheus.
+ */
+function malformedAnswer(metrics: unknown): string | undefined {
+  if (!Array.isArray(metrics)) return `metrics is ${describe(metrics)}, not a list`;
+  // A few label and sample names recur on thousands of values: each is matched once.
+  const matched = new Map<RegExp, Set<string>>([
+    [METRIC_NAME, new Set()],
+    [LABEL_NAME, new Set()],
+  ]);
+  const isName = (name: unknown, pattern: RegExp): boolean => {
+    const valid = matched.get(pattern) as Set<string>;
+    if (typeof name !== 'string') return false;
+    if (valid.has(name)) return true;
+    if (!pattern.test(name)) return false;
+    valid.add(name);
+    return true;
+  };
+  for (const metric of metrics as unknown[]) {
+    const m = metric as Partial<Record<'name' | 'help' | 'type' | 'aggregator' | 'values', unknown>> | null;
+    if (m === null || typeof m !== 'object') return `a metric is ${describe(metric)}`;
+    if (typeof m.name !== 'string' || !METRIC_NAME.test(m.name)) return `a metric name is ${describe(m.name)}`;
+    if (typeof m.help !== 'string') return `${m.name}: help is ${describe(m.help)}`;
+    if (!METRIC_TYPES.has(m.type)) return `${m.name}: type is ${describe(m.type)}`;
+    if (m.aggregator !== undefined && typeof m.aggregator !== 'string') return `${m.name}: aggregator is ${describe(m.aggregator)}`;
+    if (!Array.isArray(m.values)) return `${m.name}: values is ${describe(m.values)}, not a list`;
+    for (const value of m.values as unknown[]) {
+      const v = value as Partial<Record<'value' | 'labels' | 'metricName', unknown>> | null;
+      if (v === null || typeof v !== 'object') return `${m.name}: a value is ${describe(value)}`;
+      if (typeof v.value === 'string' && NON_FINITE.has(v.value)) v.value = NON_FINITE.get(v.value);
+      else if (typeof v.value !== 'number') return `${m.name}: a value is ${describe(v.value)}`;
+      if (v.metricName !== undefined && !isName(v.metricName, METRIC_NAME)) {
+        return `${m.name}: a sample name is ${describe(v.metricName)}`;
+      }
+      if (v.labels !== undefined) {
+        if (v.labels === null || typeof v.labels !== 'object') return `${m.name}: labels are ${describe(v.labels)}`;
+        for (const [label, labelValue] of Object.entries(v.labels)) {
+          if (!isName(label, LABEL_NAME)) return `${m.name}: a label name is ${describe(label)}`;
+          if (typeof labelValue !== 'string' && typeof labelValue !== 'number') {
+            return `${m.name}: label ${label} is ${describe(labelValue)}`;
+          }
+        }
+      }
+    }
+  }
+  return undefined;
 }
 
 function isMessage<T extends { type: string; id: number }>(message: unknown, type: T['type']): message is T {
@@ -63,6 +143,13 @@ function isMessage<T extends { type: string; id: number }>(message: unknown, typ
 export function shareWorkerMetrics(registry: Registry<RegistryContentType> = defaultRegistry): () => void {
   if (!cluster.isWorker || typeof process.send !== 'function') {
     throw new TypeError('shareWorkerMetrics: call it in a node:cluster worker (cluster.isWorker is false here)');
+  }
+  if (sharing) {
+    // Both would answer each request and the primary would keep whichever came first: the
+    // other registry would never be served, without a word.
+    throw new TypeError(
+      'shareWorkerMetrics: this worker already shares a registry; call the function it returned first, or share one registry (Registry.merge)',
+    );
   }
   const r = registry as Partial<Registry> | null;
   if (r === null || typeof r !== 'object' || typeof r.getMetricsAsJSON !== 'function') {
@@ -81,15 +168,23 @@ export function shareWorkerMetrics(registry: Registry<RegistryContentType> = def
     if (!isMessage<MetricsRequest>(message, REQUEST)) return;
     const { id } = message;
     registryAsJSON(registry).then(
-      (metrics) => send({ type: RESPONSE, id, metrics }),
+      (metrics) => send({ type: RESPONSE, id, metrics: encodeNonFinite(metrics) }),
       (err: unknown) => send({ type: RESPONSE, id, error: messageOf(err) }),
     );
   };
   process.on('message', onMessage);
+  sharing = true;
+  let stopped = false;
   return () => {
+    if (stopped) return;
+    stopped = true;
+    sharing = false;
     process.off('message', onMessage);
   };
 }
+
+/** Whether this worker shares a registry now (see {@link shareWorkerMetrics}). */
+let sharing = false;
 
 /** Options of a {@link ClusterAggregator}. */
 export interface ClusterAggregatorOptions {
@@ -213,11 +308,19 @@ export class ClusterAggregator implements MetricsSource {
     if (!isMessage<MetricsResponse>(message, RESPONSE)) return;
     const scrape = this.pending.get(message.id);
     if (scrape === undefined || !scrape.waiting.delete(worker.id)) return;
-    if (typeof message.error === 'string') {
-      this.settle(message.id, scrape, new Error(`ClusterAggregator: worker ${worker.id} failed: ${message.error}`));
+    if (message.error !== undefined) {
+      const error = typeof message.error === 'string' ? message.error : describe(message.error);
+      this.settle(message.id, scrape, new Error(`ClusterAggregator: worker ${worker.id} failed: ${error}`));
       return;
     }
-    if (Array.isArray(message.metrics)) scrape.responses.push(message.metrics);
+    // Anything else that is not a valid answer fails the scrape too: leaving the worker out
+    // would serve a partial sum, which Prometheus reads as counters reset.
+    const problem = malformedAnswer(message.metrics);
+    if (problem !== undefined) {
+      this.settle(message.id, scrape, new Error(`ClusterAggregator: worker ${worker.id} sent a malformed answer: ${problem}`));
+      return;
+    }
+    scrape.responses.push(message.metrics as MetricsJSON);
     if (scrape.waiting.size === 0) this.settle(message.id, scrape);
   };
 

@@ -215,12 +215,20 @@ function runFallback(
 ): void {
   const failed = (err: unknown): void => {
     tell(onError, new Error(`serveMetrics: fallback failed: ${messageOf(err)}`, { cause: err }));
-    if (res.headersSent) res.destroy();
-    else plain(res, 500, 'Internal Server Error\n', req.method === 'HEAD');
+    try {
+      if (res.headersSent) res.destroy();
+      else plain(res, 500, 'Internal Server Error\n', req.method === 'HEAD');
+    } catch {
+      // A response that cannot be answered nor destroyed: nothing more to do for it.
+    }
   };
   try {
     const result: unknown = fallback(req, res);
-    if (result instanceof Promise) result.catch(failed);
+    // Any thenable, not only this realm's Promise (an async function from a vm context, a
+    // promise library): a rejection nobody handles would end the host.
+    if (typeof (result as { then?: unknown } | null | undefined)?.then === 'function') {
+      Promise.resolve(result).catch(failed);
+    }
   } catch (err) {
     failed(err);
   }

@@ -194,6 +194,45 @@ describe('cluster mode with two real workers', () => {
     }
   });
 
+  it('refuses to share a second registry in the same worker', async () => {
+    const probe = await command(workers[0] as Worker, 'share-twice');
+    expect(probe.refused).toBe(
+      'shareWorkerMetrics: this worker already shares a registry; call the function it returned first, or share one registry (Registry.merge)',
+    );
+  });
+
+  it('fails a scrape with a 500 naming the worker when its answer is malformed, never serving what it sent', async () => {
+    const errors: string[] = [];
+    const strict = new ClusterAggregator();
+    const strictServed = await serveMetrics({ registry: strict, port: 0, onError: (e) => errors.push(e.message) });
+    const [a] = workers as [Worker];
+    try {
+      await command(a, 'malformed');
+      const failed = await httpRequest(strictServed.url);
+      expect(failed.status).toBe(500);
+      expect(failed.text).toBe(
+        `Internal Server Error: gathering metrics failed: ClusterAggregator: worker ${a.id} sent a malformed answer: a metric name is "bad name\\n# HELP x"\n`,
+      );
+      expect(errors).toHaveLength(1);
+    } finally {
+      await command(a, 'share');
+      await strictServed.close();
+      strict.close();
+    }
+    expect((await httpRequest(served.url)).status).toBe(200);
+  });
+
+  it('carries a non-finite value across IPC as it is (JSON alone would make +Inf a 0)', async () => {
+    const [a] = workers as [Worker];
+    await command(a, 'infinite');
+    try {
+      const answer = await httpRequest(served.url);
+      expect(answer.text).toContain('\nfixture_infinite +Inf\n');
+    } finally {
+      await command(a, 'finite');
+    }
+  });
+
   it('stops waiting for a worker that exits, and serves the others', async () => {
     const [a, b] = workers as [Worker, Worker];
     await command(a, 'unshare');

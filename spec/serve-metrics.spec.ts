@@ -5,6 +5,7 @@
  */
 import { Agent, request } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { runInNewContext } from 'node:vm';
 import { Gauge, Registry } from 'prom-client';
 import WebSocket, { WebSocketServer } from 'ws';
 import {
@@ -137,13 +138,23 @@ describe('serveMetrics: fallback', () => {
       onError: (e) => errors.push(e.message),
       fallback: (req) => {
         if (req.url === '/throws') throw new Error('page broke');
+        if (req.url === '/thenable') {
+          // A promise of another realm (a vm context), or any promise library: not instanceof Promise.
+          const ForeignPromise = runInNewContext('Promise') as PromiseConstructor;
+          return ForeignPromise.reject(new Error('foreign page broke')) as unknown as void;
+        }
         return Promise.reject(new Error('async page broke')) as unknown as void;
       },
     });
     const origin = originOf(served.url);
     expect((await httpRequest(`${origin}/throws`)).status).toBe(500);
     expect((await httpRequest(`${origin}/rejects`)).status).toBe(500);
-    expect(errors).toEqual(['serveMetrics: fallback failed: page broke', 'serveMetrics: fallback failed: async page broke']);
+    expect((await httpRequest(`${origin}/thenable`)).status).toBe(500);
+    expect(errors).toEqual([
+      'serveMetrics: fallback failed: page broke',
+      'serveMetrics: fallback failed: async page broke',
+      'serveMetrics: fallback failed: foreign page broke',
+    ]);
     expect((await httpRequest(served.url)).status).toBe(200);
   });
 });
