@@ -30,6 +30,8 @@ export interface ComparisonResult {
   readonly ratios: readonly number[];
   readonly goal: number | undefined;
   readonly met: boolean | undefined;
+  /** The median ratio of each process, when the row merges several (see bench/index.ts). */
+  readonly runRatios?: readonly number[];
 }
 
 /** Blocks each round is split into (see {@link compare}). */
@@ -132,6 +134,27 @@ export async function compare(c: Comparison | AsyncComparison, rounds = 7, await
   };
 }
 
+/**
+ * One row per case from several processes' rows: medians of their figures, and each
+ * process's median ratio in `runRatios`.
+ */
+export function mergeRuns(runs: readonly (readonly ComparisonResult[])[]): ComparisonResult[] {
+  const first = runs[0] ?? [];
+  return first.map((row) => {
+    const same = runs.map((results) => results.find((r) => r.name === row.name)).filter((r) => r !== undefined);
+    const medianRatio = median(same.map((r) => r.medianRatio));
+    return {
+      ...row,
+      oursNsPerUnit: median(same.map((r) => r.oursNsPerUnit)),
+      floorNsPerUnit: median(same.map((r) => r.floorNsPerUnit)),
+      medianRatio,
+      ratios: same.flatMap((r) => r.ratios),
+      runRatios: same.map((r) => r.medianRatio),
+      met: row.goal === undefined ? undefined : medianRatio <= row.goal,
+    };
+  });
+}
+
 /** Formats results as an aligned table. */
 export function table(results: readonly ComparisonResult[]): string {
   const rows = results.map((r) => [
@@ -139,9 +162,10 @@ export function table(results: readonly ComparisonResult[]): string {
     `${r.oursNsPerUnit.toFixed(r.oursNsPerUnit < 10 ? 2 : 1)} ns/${r.unit}`,
     `${r.floorNsPerUnit.toFixed(r.floorNsPerUnit < 10 ? 2 : 1)} ns/${r.unit}`,
     `${r.medianRatio.toFixed(2)}x`,
+    r.runRatios === undefined ? '' : r.runRatios.map((x) => `${x.toFixed(2)}x`).join(' '),
     r.goal === undefined ? '' : `<= ${r.goal}x ${r.met ? 'met' : 'NOT MET'}`,
   ]);
-  const header = ['case', 'ours', 'floor', 'median ratio', 'goal'];
+  const header = ['case', 'ours', 'floor', 'median ratio', 'per process', 'goal'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
   const line = (cells: readonly string[]): string => cells.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');

@@ -2,7 +2,7 @@
  * The benchmark's own machinery: what decides a reported ratio must be right even though the
  * ratios themselves are measured, not asserted (see README "Performance").
  */
-import { compare, median } from '../bench/harness';
+import { compare, median, mergeRuns, type ComparisonResult } from '../bench/harness';
 import { parseWrk } from '../bench/scrape';
 
 describe('bench harness: compare', () => {
@@ -51,6 +51,31 @@ describe('bench harness: compare', () => {
   it('takes the middle value, or the mean of the middle two', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
+  });
+});
+
+describe('bench harness: mergeRuns', () => {
+  const row = (name: string, medianRatio: number, ours: number, goal?: number): ComparisonResult => ({
+    name,
+    unit: 'worker',
+    oursNsPerUnit: ours,
+    floorNsPerUnit: ours / medianRatio,
+    medianRatio,
+    ratios: [medianRatio],
+    goal,
+    met: goal === undefined ? undefined : medianRatio <= goal,
+  });
+
+  it('takes the median of the processes for each case, keeps each one, and checks the goal on the median', () => {
+    const merged = mergeRuns([
+      [row('a', 4.8, 20, 4), row('b', 1.1, 5)],
+      [row('a', 2.8, 10, 4), row('b', 1.3, 6)],
+      [row('a', 3.2, 12, 4), row('b', 1.2, 7)],
+    ]);
+    expect(merged.map((r) => [r.name, r.medianRatio, r.oursNsPerUnit, r.runRatios, r.met])).toEqual([
+      ['a', 3.2, 12, [4.8, 2.8, 3.2], true],
+      ['b', 1.2, 6, [1.1, 1.3, 1.2], undefined],
+    ]);
   });
 });
 
