@@ -456,7 +456,6 @@ function isPositiveInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 }
 
-/** Validates the options once, at construction, naming the bad option and quoting its value. */
 /** The most ticks run back to back when subscribers keep asking for one from inside a tick. */
 const MAX_TICKS_IN_A_ROW = 100;
 
@@ -478,6 +477,7 @@ const COLLECTOR_METHODS: readonly (readonly [keyof Metrics, string])[] = [
   ['buildDuration', 'observe'],
 ];
 
+/** Validates the options once, at construction, naming the bad option and quoting its value. */
 function checkOptions(options: WorkerStateTrackerOptions): WorkerStateTrackerOptions {
   const fail = (message: string): never => {
     throw new TypeError(`WorkerStateTracker: ${message}`);
