@@ -87,12 +87,9 @@ const METRIC_TYPES: ReadonlySet<unknown> = new Set(['counter', 'gauge', 'histogr
 function malformedAnswer(metrics: unknown): string | undefined {
   if (!Array.isArray(metrics)) return `metrics is ${describe(metrics)}, not a list`;
   // A few label and sample names recur on thousands of values: each is matched once.
-  const matched = new Map<RegExp, Set<string>>([
-    [METRIC_NAME, new Set()],
-    [LABEL_NAME, new Set()],
-  ]);
-  const isName = (name: unknown, pattern: RegExp): boolean => {
-    const valid = matched.get(pattern) as Set<string>;
+  const sampleNames = new Set<string>();
+  const labelNames = new Set<string>();
+  const isName = (name: unknown, pattern: RegExp, valid: Set<string>): boolean => {
     if (typeof name !== 'string') return false;
     if (valid.has(name)) return true;
     if (!pattern.test(name)) return false;
@@ -112,13 +109,13 @@ function malformedAnswer(metrics: unknown): string | undefined {
       if (v === null || typeof v !== 'object') return `${m.name}: a value is ${describe(value)}`;
       if (typeof v.value === 'string' && NON_FINITE.has(v.value)) v.value = NON_FINITE.get(v.value);
       else if (typeof v.value !== 'number') return `${m.name}: a value is ${describe(v.value)}`;
-      if (v.metricName !== undefined && !isName(v.metricName, METRIC_NAME)) {
+      if (v.metricName !== undefined && !isName(v.metricName, METRIC_NAME, sampleNames)) {
         return `${m.name}: a sample name is ${describe(v.metricName)}`;
       }
       if (v.labels !== undefined) {
         if (v.labels === null || typeof v.labels !== 'object') return `${m.name}: labels are ${describe(v.labels)}`;
         for (const [label, labelValue] of Object.entries(v.labels)) {
-          if (!isName(label, LABEL_NAME)) return `${m.name}: a label name is ${describe(label)}`;
+          if (!isName(label, LABEL_NAME, labelNames)) return `${m.name}: a label name is ${describe(label)}`;
           if (typeof labelValue !== 'string' && typeof labelValue !== 'number') {
             return `${m.name}: label ${label} is ${describe(labelValue)}`;
           }

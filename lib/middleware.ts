@@ -370,6 +370,15 @@ export function traceHandler<Req extends IncomingMessage, Res extends ServerResp
   };
 }
 
+/** The Node object under a Fastify request or reply, or `undefined` when there is none to read. */
+function rawOf<Raw>(wrapper: { readonly raw: Raw } | null | undefined): Raw | undefined {
+  try {
+    return wrapper?.raw ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Fastify hooks that trace every request, the span named after Fastify's matched route:
  *
@@ -383,12 +392,9 @@ export function fastifyTracing(options: TracingMiddlewareOptions = {}): FastifyT
   const settings = checkOptions('fastifyTracing', options);
   return {
     onRequest(request, reply, done) {
-      let req: Traced;
-      let res: ServerResponse;
-      try {
-        req = request.raw as Traced;
-        res = reply.raw;
-      } catch {
+      const req = rawOf(request) as Traced | undefined;
+      const res = rawOf(reply);
+      if (req === undefined || res === undefined) {
         // Not a Fastify request: nothing to trace, and the request must still go on.
         done();
         return;
@@ -402,13 +408,7 @@ export function fastifyTracing(options: TracingMiddlewareOptions = {}): FastifyT
       runIn(begin(req, res, settings), req, () => done());
     },
     onError(request, _reply, error, done) {
-      let req: IncomingMessage | undefined;
-      try {
-        req = request.raw;
-      } catch {
-        // Not a Fastify request: no span to mark.
-      }
-      recordError(req, error);
+      recordError(rawOf(request), error);
       done();
     },
   };
