@@ -78,7 +78,9 @@ export async function expositionSection(): Promise<BenchSection> {
               unitsPerCall: 1,
               ours: async () => {
                 await nextTurn();
-                return shared.join(format).text;
+                // Awaited, as the floor awaits its render: an async function that returns a
+                // promise unawaited takes two more microtasks to settle, on our side only.
+                return await shared.join(format).text;
               },
               floor: async () => {
                 await nextTurn();

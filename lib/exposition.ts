@@ -281,21 +281,7 @@ export class SharedExposition {
   join(format: ExpositionFormat): InFlightExposition {
     const current = this.inFlight.get(format);
     if (current !== undefined) return current;
-    // Rendering is CPU work that runs to completion in microtasks, before Node reads any
-    // other socket: started at once, it would be over before a concurrent scrape could join
-    // it. Starting it on the next turn of the event loop (setImmediate, after the poll phase)
-    // lets every scrape already received join this one.
-    const rendering: Promise<Rendering> = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.source.gather())
-      .then((registry) => renderRegistry(registry, format))
-      .then((body) => {
-        const text = Buffer.from(body, 'utf8');
-        // Compressed in the same step as the render (about 1 ms for 365 KB), when a scrape has
-        // asked: Prometheus always does. On the thread pool instead, the event loop would be free
-        // to read new scrapes while it compresses, after the render they can no longer join,
-        // and each would start a render of its own.
-        return { text, gzipped: entry.wantsGzip ? gzipSync(text) : undefined };
-      });
+    const rendering = this.render(format, () => entry.wantsGzip);
     const entry: Entry = { rendering, text: rendering.then((r) => r.text), wantsGzip: false };
     entry.text.catch(ignore);
     this.inFlight.set(format, entry);
@@ -304,6 +290,26 @@ export class SharedExposition {
     // unhandled rejection, which would end the host process.
     rendering.then(settle, settle);
     return entry;
+  }
+
+  /**
+   * Gathers and renders `format`, and compresses the text when `wantsGzip()` says a scrape has
+   * asked by then. An async function rather than a chain of `then`s: each `await` of a promise
+   * takes one microtask, where a `then` callback that returns a promise takes three.
+   */
+  private async render(format: ExpositionFormat, wantsGzip: () => boolean): Promise<Rendering> {
+    // Rendering is CPU work that runs to completion in microtasks, before Node reads any
+    // other socket: started at once, it would be over before a concurrent scrape could join
+    // it. Starting it on the next turn of the event loop (setImmediate, after the poll phase)
+    // lets every scrape already received join this one.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const registry = await this.source.gather();
+    const text = Buffer.from(await renderRegistry(registry, format), 'utf8');
+    // Compressed in the same step as the render (about 1 ms for 365 KB), when a scrape has
+    // asked: Prometheus always does. On the thread pool instead, the event loop would be free
+    // to read new scrapes while it compresses, after the render they can no longer join, and
+    // each would start a render of its own.
+    return { text, gzipped: wantsGzip() ? gzipSync(text) : undefined };
   }
 
   /** The gzip of `entry`'s text, compressed once however many scrapes ask. */

@@ -41,6 +41,17 @@ export interface ReconcilerOptions {
 const INVALID = -1;
 
 /**
+ * A worker's state code from the two fields that decide it, or {@link INVALID} when they are
+ * not a boolean and a non-negative integer. Small, so the JIT inlines it into the walks.
+ */
+function stateCode(draining: unknown, sessions: unknown): number {
+  if (!Number.isInteger(sessions) || (sessions as number) < 0) return INVALID;
+  if (draining === true) return CODE_DRAINING;
+  if (draining !== false) return INVALID;
+  return (sessions as number) > 0 ? CODE_BUSY : CODE_IDLE;
+}
+
+/**
  * Walks snapshots, one at a time. Keeps reusable state between walks (for diffing and for
  * duplicate detection), so one reconciler serves one tracker.
  * @internal
@@ -155,6 +166,7 @@ export class SnapshotReconciler {
       // No null/object check: reading a field of null throws (caught below) and a field of any
       // other primitive is undefined, which fails the checks that follow.
       for (const w of map.values() as IterableIterator<Record<string, unknown>>) {
+        // The rule of stateCode written out: this loop was about 6 % slower through it.
         const isDraining = w.draining;
         const count = w.sessions as number;
         if (!Number.isInteger(count) || count < 0) return undefined;
@@ -173,63 +185,92 @@ export class SnapshotReconciler {
 
   /**
    * {@link countValidMap} while diffing: the same checks, each worker also handed to the diff.
-   * On an invalid entry the diff's walk is dropped and `undefined` returned, as there.
+   * On an invalid entry, or when anything throws, the diff's walk is dropped and `undefined`
+   * returned, as there.
    */
   private countAndDiffValidMap(map: Map<unknown, unknown>): StateCounts | undefined {
+    const diff = this.diff;
+    diff.begin();
+    let counts: StateCounts | undefined;
+    try {
+      counts = this.walkAndDiffValidMap(map);
+    } catch {
+      counts = undefined;
+    }
+    if (counts === undefined) {
+      diff.abandon();
+      return undefined;
+    }
+    // Every worker walked was valid and counted, so the count is also the number walked.
+    diff.commit(counts.workers);
+    return counts;
+  }
+
+  /**
+   * The walk of {@link countAndDiffValidMap}, which guards it. Returns `undefined` on an
+   * invalid entry; may throw.
+   *
+   * Two loops share the iterators: the first runs while the snapshot keeps the baseline's shape
+   * and does one compare of ids and one byte compare of states per worker (the diff's aligned
+   * case inlined with locals, see StateDiff.aligned); from the first worker out of place, the
+   * second hands the rest to the diff. This split, and the try/catch one call up, made a tick
+   * at 100k workers about a sixth faster than one loop with a flag and the guard inside
+   * (`npm run bench` medians 3.2x–3.6x the floor, against 3.8x–4.4x). What is left is mostly the
+   * compare of ids: about 2.5 ns a worker, a call into V8's string equality; an exact diff
+   * cannot skip it: a record moved to a new key can land where the old key stood (the last
+   * one, deleted and set anew), so neither the record nor the position proves the id.
+   */
+  private walkAndDiffValidMap(map: Map<unknown, unknown>): StateCounts | undefined {
     const strict = this.strict;
     const diff = this.diff;
     let busy = 0;
     let idle = 0;
     let draining = 0;
     let sessions = 0;
-    diff.begin();
-    // The diff's aligned case inlined with locals (see StateDiff.aligned): one pointer compare
-    // of ids and one byte compare of states per worker while the snapshot keeps its shape.
     const base = diff.aligned();
     const baseIds = base.ids;
     const baseCodes = base.codes;
     const baseLength = base.length;
-    let aligned = true;
     let i = 0;
-    try {
-      // Keys and values walked in lockstep: no [key, value] array per entry.
-      const ids = map.keys();
-      for (const worker of map.values() as IterableIterator<Record<string, unknown>>) {
+    // Keys and values walked in lockstep: no [key, value] array per entry.
+    const ids = map.keys();
+    const values = map.values() as IterableIterator<Record<string, unknown>>;
+    let outOfPlace = false;
+    for (const worker of values) {
+      const id: unknown = ids.next().value;
+      const isDraining = worker.draining;
+      const count = worker.sessions as number;
+      const code = stateCode(isDraining, count);
+      if (code === INVALID || (strict && !hasValidDescriptiveFields(worker))) return undefined;
+      sessions += count;
+      if (code === CODE_BUSY) busy += 1;
+      else if (code === CODE_IDLE) idle += 1;
+      else draining += 1;
+      if (i < baseLength && baseIds[i] === id) {
+        if (baseCodes[i] !== code) diff.changeInPlace(i, id as string, worker, code);
+        i += 1;
+      } else {
+        diff.visitUnaligned(i, idString(id), worker, code);
+        i += 1;
+        outOfPlace = true;
+        break;
+      }
+    }
+    if (outOfPlace) {
+      for (const worker of values) {
         const id: unknown = ids.next().value;
         const isDraining = worker.draining;
         const count = worker.sessions as number;
-        if (!Number.isInteger(count) || count < 0 || (strict && !hasValidDescriptiveFields(worker))) {
-          diff.abandon();
-          return undefined;
-        }
-        let code: number;
-        if (isDraining === true) {
-          draining += 1;
-          code = CODE_DRAINING;
-        } else if (isDraining !== false) {
-          diff.abandon();
-          return undefined;
-        } else if (count > 0) {
-          busy += 1;
-          code = CODE_BUSY;
-        } else {
-          idle += 1;
-          code = CODE_IDLE;
-        }
+        const code = stateCode(isDraining, count);
+        if (code === INVALID || (strict && !hasValidDescriptiveFields(worker))) return undefined;
         sessions += count;
-        if (aligned && i < baseLength && baseIds[i] === id) {
-          if (baseCodes[i] !== code) diff.changeInPlace(i, id as string, worker, code);
-        } else {
-          aligned = false;
-          diff.visitUnaligned(i, idString(id), worker, code);
-        }
+        if (code === CODE_BUSY) busy += 1;
+        else if (code === CODE_IDLE) idle += 1;
+        else draining += 1;
+        diff.visitUnaligned(i, idString(id), worker, code);
         i += 1;
       }
-    } catch {
-      diff.abandon();
-      return undefined;
     }
-    diff.commit(i);
     return { busy, idle, draining, workers: busy + idle + draining, sessions };
   }
 
@@ -262,18 +303,11 @@ export class SnapshotReconciler {
     try {
       if (worker !== null && typeof worker === 'object') {
         const w = worker as Record<string, unknown>;
-        const draining = w.draining;
+        const isDraining = w.draining;
         const count = w.sessions;
-        if (
-          (draining === true || draining === false) &&
-          typeof count === 'number' &&
-          count >= 0 &&
-          Number.isInteger(count) &&
-          (!this.strict || hasValidDescriptiveFields(w))
-        ) {
-          sessions = count;
-          code = draining ? CODE_DRAINING : count > 0 ? CODE_BUSY : CODE_IDLE;
-        }
+        code = stateCode(isDraining, count);
+        if (code !== INVALID && this.strict && !hasValidDescriptiveFields(w)) code = INVALID;
+        if (code !== INVALID) sessions = count as number;
       }
     } catch (err) {
       this.reject(id, 'worker', `reading the worker threw: ${messageOf(err)}`);

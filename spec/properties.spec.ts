@@ -94,6 +94,20 @@ describe('deriveStateCounts, for any snapshot', () => {
   });
 });
 
+/**
+ * Each worker's state as rebuilt from `tracker.transitions$` alone: applied in order, each
+ * transition must start from the state the last one left (checked on the way).
+ */
+function followTransitions(tracker: WorkerStateTracker): Map<string, WorkerState> {
+  const states = new Map<string, WorkerState>();
+  tracker.transitions$.subscribe((t: WorkerTransition) => {
+    expect(t.from).toBe(states.get(t.workerId) ?? null);
+    if (t.to === null) states.delete(t.workerId);
+    else states.set(t.workerId, t.to);
+  });
+  return states;
+}
+
 describe('the tracker, for any snapshot', () => {
   it('reports exactly the invalid entries, and sets the gauges from the valid ones', async () => {
     await fc.assert(
@@ -125,12 +139,7 @@ describe('the tracker, for any snapshot', () => {
       fc.property(fc.array(step, { minLength: 1, maxLength: 8 }), (steps) => {
         const ticks = new Subject<void>();
         const tracker = new WorkerStateTracker({ metrics: newMetrics(new Registry()), tick: ticks });
-        const states = new Map<string, WorkerState>();
-        tracker.transitions$.subscribe((t: WorkerTransition) => {
-          expect(t.from).toBe(states.get(t.workerId) ?? null);
-          if (t.to === null) states.delete(t.workerId);
-          else states.set(t.workerId, t.to);
-        });
+        const states = followTransitions(tracker);
         for (const entries of steps) {
           const snapshot = new Map(entries.map(([id, w]) => [`w${id}`, w]));
           tracker.feed(snapshot);
@@ -141,6 +150,46 @@ describe('the tracker, for any snapshot', () => {
         tracker.stop();
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('emits transitions that rebuild the valid workers\' states when one Map is changed in place, whatever else it holds', () => {
+    // The walk compares each worker with the one at the same position in the last walk, and
+    // falls back to matching by id, or to an entry-by-entry walk, when that stops working: the
+    // mutations below (new, moved, removed and changed workers; invalid and throwing entries)
+    // drive every one of those paths, on the same Map, as an orchestrator does.
+    const operation = fc.oneof(
+      fc.record({ op: fc.constant('set' as const), id: fc.integer({ min: 0, max: 12 }), worker: anyWorker }),
+      fc.record({ op: fc.constant('delete' as const), id: fc.integer({ min: 0, max: 12 }) }),
+      fc.record({ op: fc.constant('mutate' as const), id: fc.integer({ min: 0, max: 12 }), draining: fc.boolean(), sessions: fc.nat(3) }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.array(operation, { maxLength: 6 }), { minLength: 1, maxLength: 10 }), (ticksOfOperations) => {
+        const ticks = new Subject<void>();
+        const tracker = new WorkerStateTracker({ metrics: newMetrics(new Registry()), tick: ticks });
+        const states = followTransitions(tracker);
+        const snapshot = new Map<string, unknown>();
+        tracker.feed(snapshot as unknown as SnapshotInput);
+        for (const operations of ticksOfOperations) {
+          for (const o of operations) {
+            const id = `w${o.id}`;
+            if (o.op === 'set') snapshot.set(id, o.worker);
+            else if (o.op === 'delete') snapshot.delete(id);
+            else {
+              const worker = snapshot.get(id);
+              if (worker !== undefined && invalidWorkerReason(worker) === undefined) {
+                Object.assign(worker as ActiveWorker, { draining: o.draining, sessions: o.sessions });
+              }
+            }
+          }
+          ticks.next();
+          const expected = new Map<string, WorkerState>();
+          for (const [id, w] of snapshot) if (invalidWorkerReason(w) === undefined) expected.set(id, workerState(w as ActiveWorker));
+          expect(new Map([...states].sort())).toEqual(new Map([...expected].sort()));
+        }
+        tracker.stop();
+      }),
+      { numRuns: 500 },
     );
   });
 });
