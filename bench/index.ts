@@ -3,12 +3,13 @@
  * the floor, as medians. See README "Performance" for the figures and goals.
  *
  * The CPU-time comparisons (reconcile, record(), exposition) and the allocation figures run in
- * `--runs=N` fresh processes (default 3), one after the other, and each row reports the median
- * of the processes' medians. On a shared VM one process can land in a state that moves a
- * ratio for all its rounds at once (the same code measured 2.8x in one process and 4.8x in the
+ * `--runs=N` fresh processes (default 5), one after the other, and each row reports the median
+ * of the processes' medians. On a shared VM a process can land in a state that moves a ratio
+ * for all its rounds at once (the same code measured 2.8x in one process and 4.8x in the
  * next, with the floor's own time moving as much); rounds within a process cannot see that,
- * processes can. The concurrent-scrape and memory parts run once, in this process (they run
- * their own child processes and take their own medians).
+ * processes can, and five of them let the median stand when two are off. The concurrent-scrape
+ * and memory parts run once, in this process (they run their own child processes and take
+ * their own medians).
  *
  *     npm run bench -- [--json] [--only=reconcile|events|allocation|exposition|concurrent|memory] [--runs=N]
  */
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
   const runsArg = process.argv.find((a) => a.startsWith('--runs='))?.slice('--runs='.length);
-  const runs = runsArg === undefined ? 3 : Number(runsArg);
+  const runs = runsArg === undefined ? 5 : Number(runsArg);
   if (!Number.isSafeInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number from 1, got ${runsArg}`);
   const log = (line: string): void => {
     if (!json) console.error(line);

@@ -4,15 +4,15 @@
  * Orchestrators keep their records in a Map that changes little between ticks, and a Map
  * iterates in insertion order. So the previous walk is kept as parallel arrays (id, record,
  * state code), and the worker at position i of this walk is compared with position i of the
- * last one: a pointer compare of ids and a byte compare of states, updated in place, no lookup,
- * nothing allocated. From the first position where the ids differ (the snapshot changed
- * shape), the rest of the walk is matched by id through an index of the rest of the previous
- * walk, built once for that walk. Workers of the previous walk that this walk did not see have
- * left. In-place changes are undone if the walk fails, so the baseline is always a completed
- * walk. A worker's record is kept by reference, as of when it appeared or last changed state,
- * and its `appId` read only when a transition is reported, so an unchanged worker costs no
- * read of its strings (a worker serves one app for its life, so the record of its last change
- * names the app it leaves from).
+ * last one: a compare of ids (the same string object, while the snapshot keeps its shape) and a
+ * byte compare of states, updated in place, no lookup, nothing allocated. From the first
+ * position where the ids differ (the snapshot changed shape), the rest of the walk is matched
+ * by id through an index of the rest of the previous walk, built once for that walk. Workers of
+ * the previous walk that this walk did not see have left. In-place changes are undone if the
+ * walk fails, so the baseline is always a completed walk. A worker's record is kept by
+ * reference, as of when it appeared or last changed state, and its `appId` read only when a
+ * transition is reported, so an unchanged worker costs no read of its strings (a worker serves
+ * one app for its life, so the record of its last change names the app it leaves from).
  *
  * @packageDocumentation
  */
@@ -47,7 +47,6 @@ export const CODE_DRAINING = 2;
 /** @internal */
 export const STATE_OF_CODE: readonly WorkerState[] = [StateBusy, StateIdle, StateDraining];
 
-/** A worker record's `appId` when it is a string, else ''; never throws. */
 /**
  * A worker id as the string transitions carry. A Map keyed by something other than strings
  * still counts (ids label nothing), so a key whose conversion throws (an object with a
@@ -63,6 +62,7 @@ export function idString(id: unknown): string {
   }
 }
 
+/** A worker record's `appId` when it is a string, else ''; never throws. */
 function appIdOf(worker: unknown): string {
   try {
     const appId = (worker as { appId?: unknown }).appId;
