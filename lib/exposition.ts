@@ -281,6 +281,7 @@ export class SharedExposition {
   join(format: ExpositionFormat): InFlightExposition {
     const current = this.inFlight.get(format);
     if (current !== undefined) return current;
+    // `entry` is declared on the next line; render() reads it only after its first await.
     const rendering = this.render(format, () => entry.wantsGzip);
     const entry: Entry = { rendering, text: rendering.then((r) => r.text), wantsGzip: false };
     entry.text.catch(ignore);

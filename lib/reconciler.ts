@@ -216,9 +216,9 @@ export class SnapshotReconciler {
    * second hands the rest to the diff. This split, and the try/catch one call up, made a tick
    * at 100k workers about a sixth faster than one loop with a flag and the guard inside
    * (`npm run bench` medians 3.2x–3.6x the floor, against 3.8x–4.4x). What is left is mostly the
-   * compare of ids: about 2.5 ns a worker, a call into V8's string equality; an exact diff
-   * cannot skip it: a record moved to a new key can land where the old key stood (the last
-   * one, deleted and set anew), so neither the record nor the position proves the id.
+   * compare of ids, about 2.5 ns a worker: a call into V8's string equality. An exact diff
+   * cannot skip it, since a record moved to a new key can land where the old key stood (the
+   * last one, deleted and set anew): neither the record nor the position proves the id.
    */
   private walkAndDiffValidMap(map: Map<unknown, unknown>): StateCounts | undefined {
     const strict = this.strict;
