@@ -49,8 +49,10 @@ async function measureInProcess(only: string | undefined, log: (line: string) =>
     await run('reconcile', () => reconcileComparisons(n, false));
     await run('reconcile', () => reconcileComparisons(n, true));
   }
-  // For the README: what checking every ActiveWorker field on every tick costs.
+  // For the README: what checking every ActiveWorker field on every tick costs, and what a tick
+  // costs when workers are replaced between ticks.
   await run('reconcile', () => reconcileComparisons(100_000, false, true));
+  await run('reconcile', () => reconcileComparisons(100_000, true, false, true));
   await run('events', eventComparison);
   if (wanted('reconcile allocation')) {
     for (const withTransitions of [false, true]) {

@@ -54,10 +54,16 @@ function floorTick(snapshot: Map<string, ActiveWorker>, byState: Gauge<'state'>,
   sessionsGauge.set(sessions);
 }
 
+/**
+ * One tick each of ours and the floor; with `churn`, before each tick the oldest worker leaves
+ * the snapshot and a new one arrives, as when workers are replaced in turn (every later
+ * worker's position shifts, so `transitions$` must match them by id).
+ */
 export function reconcileComparisons(
   n: number,
   withTransitions: boolean,
   strictSnapshots = false,
+  churn = false,
 ): { comparison: Comparison; stop: () => void } {
   const snapshot = workers(n);
   const ticks = new Subject<void>();
@@ -74,21 +80,31 @@ export function reconcileComparisons(
   // Flip one worker per tick so the transitions path does real (but bounded) work.
   let flip = 0;
   const some = snapshot.get('w0') as ActiveWorker;
+  let next = n;
+  const replaceOldest = (): void => {
+    if (!churn) return;
+    const oldest = snapshot.keys().next().value as string;
+    const record = snapshot.get(oldest) as ActiveWorker;
+    snapshot.delete(oldest);
+    snapshot.set(`w${next++}`, record);
+  };
   return {
     comparison: {
-      name: `reconcile ${n.toLocaleString('en')} workers${withTransitions ? ' + transitions$' : ''}${strictSnapshots ? ' (strictSnapshots)' : ''}`,
+      name: `reconcile ${n.toLocaleString('en')} workers${withTransitions ? ' + transitions$' : ''}${strictSnapshots ? ' (strictSnapshots)' : ''}${churn ? ', oldest replaced each tick' : ''}`,
       unit: 'worker',
       unitsPerCall: n,
       ours: () => {
         some.draining = (flip += 1) % 2 === 0;
+        replaceOldest();
         ticks.next();
       },
       floor: () => {
         some.draining = (flip += 1) % 2 === 0;
+        replaceOldest();
         floorTick(snapshot, byState, active, sessionsGauge);
       },
       callsPerRound: Math.max(3, Math.round(2e6 / n)),
-      goal: n >= 100_000 && !strictSnapshots ? (withTransitions ? 4 : 1.5) : undefined,
+      goal: n >= 100_000 && !strictSnapshots && !churn ? (withTransitions ? 4 : 1.5) : undefined,
     },
     stop: () => {
       sub?.unsubscribe();

@@ -10,8 +10,11 @@
  * `[key, value]` array is made, nothing is allocated per worker, and the try/catch that guards
  * against throwing getters sits outside the loop. Only when that finds an invalid entry (or
  * something throws) is the snapshot walked again entry by entry, to name each rejected one.
- * With `transitions$` subscribed the walk also reads ids and hands each worker to
- * {@link StateDiff}, which allocates nothing either while the snapshot keeps its shape.
+ * With `transitions$` subscribed the walk also compares each worker's state with the last
+ * walk's ({@link StateDiff}), allocating nothing either while the snapshot keeps its shape. When
+ * the snapshot is the Map the last walk went through, and no entry was added or removed since
+ * (which a Map iterator left at the end of that walk tells for certain), the ids are the
+ * baseline's and are not read at all; otherwise each is read and compared.
  *
  * @packageDocumentation
  */
@@ -51,6 +54,19 @@ function stateCode(draining: unknown, sessions: unknown): number {
   return (sessions as number) > 0 ? CODE_BUSY : CODE_IDLE;
 }
 
+// Map's own methods, called on the snapshot: a subclass's overrides (or a Proxy's traps) do not
+// decide what the walk sees, and the iterators are Map iterators, whose semantics the walk of
+// an unchanged Map relies on.
+const mapKeys = Map.prototype.keys;
+const mapValues = Map.prototype.values;
+const mapSize = Object.getOwnPropertyDescriptor(Map.prototype, 'size')?.get as (this: Map<unknown, unknown>) => number;
+
+/** A completed diffing walk of a Map: its counts, and an iterator at its end (see endOfLastWalk). */
+interface MapWalk {
+  readonly counts: StateCounts;
+  readonly end: Iterator<unknown>;
+}
+
 /**
  * Walks snapshots, one at a time. Keeps reusable state between walks (for diffing and for
  * duplicate detection), so one reconciler serves one tracker.
@@ -72,6 +88,15 @@ export class SnapshotReconciler {
   private rejected = 0;
 
   private readonly diff = new StateDiff();
+  /**
+   * Where the last walk ended, when it was a completed diffing walk of a Map: that Map, and an
+   * iterator of it that has yielded every entry the walk saw but has not finished. A Map
+   * iterator yields the entries added after it was made, so on the next tick this one yields
+   * something exactly when an entry was added since; with the size unchanged, none was
+   * removed either, and the Map holds the same ids in the same order as the baseline. The
+   * walk then reads no ids at all (see walkUnchangedShape).
+   */
+  private endOfLastWalk: { readonly map: Map<unknown, unknown>; readonly iterator: Iterator<unknown> } | undefined;
   private readonly idsOfIterable = new Set<unknown>();
   private readonly visitMapEntry = (worker: unknown, id: unknown): void => {
     this.visit(id, worker);
@@ -103,9 +128,14 @@ export class SnapshotReconciler {
       onFailure?.(`inspecting the snapshot threw: ${messageOf(err)}`);
       return undefined;
     }
+    // Only the walk that follows may use where the last one ended, and only if it was a Map's.
+    const lastEnd = this.endOfLastWalk;
+    this.endOfLastWalk = undefined;
     if (isMap) {
       const map = snapshot as Map<unknown, unknown>;
-      const counts = this.trackTransitions ? this.countAndDiffValidMap(map) : this.countValidMap(map);
+      const counts = this.trackTransitions
+        ? this.countAndDiffValidMap(map, lastEnd?.map === map ? lastEnd.iterator : undefined)
+        : this.countValidMap(map);
       if (counts !== undefined) return counts;
     }
     this.busy = 0;
@@ -148,6 +178,7 @@ export class SnapshotReconciler {
 
   /** Forgets the diff baseline: the next tracked walk reports every worker as appearing. */
   resetTransitions(): void {
+    this.endOfLastWalk = undefined;
     this.diff.reset();
   }
 
@@ -163,9 +194,12 @@ export class SnapshotReconciler {
     let draining = 0;
     let sessions = 0;
     try {
+      // Map's own values() (see mapValues), called as a method when it is the one the Map has:
+      // through mapValues.call this loop was about 12 % slower at 100k workers.
+      const values = map.values === mapValues ? map.values() : mapValues.call(map);
       // No null/object check: reading a field of null throws (caught below) and a field of any
       // other primitive is undefined, which fails the checks that follow.
-      for (const w of map.values() as IterableIterator<Record<string, unknown>>) {
+      for (const w of values as IterableIterator<Record<string, unknown>>) {
         // The rule of stateCode written out: this loop was about 6 % slower through it.
         const isDraining = w.draining;
         const count = w.sessions as number;
@@ -186,41 +220,106 @@ export class SnapshotReconciler {
   /**
    * {@link countValidMap} while diffing: the same checks, each worker also handed to the diff.
    * On an invalid entry, or when anything throws, the diff's walk is dropped and `undefined`
-   * returned, as there.
+   * returned, as there. `lastEnd` is where the last walk of this same Map ended, if it did.
    */
-  private countAndDiffValidMap(map: Map<unknown, unknown>): StateCounts | undefined {
-    const diff = this.diff;
-    diff.begin();
-    let counts: StateCounts | undefined;
-    try {
-      counts = this.walkAndDiffValidMap(map);
-    } catch {
-      counts = undefined;
+  private countAndDiffValidMap(map: Map<unknown, unknown>, lastEnd: Iterator<unknown> | undefined): StateCounts | undefined {
+    if (lastEnd !== undefined) {
+      const walked = this.guardedDiffWalk(map, () => this.walkUnchangedShape(map, lastEnd));
+      // null: the Map's entries changed after all; walk it again, by id.
+      if (walked !== null) return walked;
     }
-    if (counts === undefined) {
-      diff.abandon();
-      return undefined;
-    }
-    // Every worker walked was valid and counted, so the count is also the number walked.
-    diff.commit(counts.workers);
-    return counts;
+    return this.guardedDiffWalk(map, () => this.walkAndDiffValidMap(map)) ?? undefined;
   }
 
   /**
-   * The walk of {@link countAndDiffValidMap}, which guards it. Returns `undefined` on an
-   * invalid entry; may throw.
+   * Runs one diffing walk of `map` with the try/catch one call up from its loop (see
+   * walkAndDiffValidMap), and commits it, or drops it when it returns `undefined` or `null`
+   * (passed on) or throws (`undefined`).
+   */
+  private guardedDiffWalk(map: Map<unknown, unknown>, walk: () => MapWalk | null | undefined): StateCounts | null | undefined {
+    const diff = this.diff;
+    diff.begin();
+    let walked: MapWalk | null | undefined;
+    try {
+      walked = walk();
+    } catch {
+      walked = undefined;
+    }
+    if (walked === undefined || walked === null) {
+      diff.abandon();
+      return walked;
+    }
+    // Every worker walked was valid and counted, so the count is also the number walked.
+    diff.commit(walked.counts.workers);
+    this.endOfLastWalk = { map, iterator: walked.end };
+    return walked.counts;
+  }
+
+  /**
+   * The walk of a Map that holds the same ids in the same order as the baseline (see
+   * endOfLastWalk): the worker at position i is the baseline's worker i, so no id is compared,
+   * only each state with the baseline's. Returns `null` when entries were added or removed
+   * since the last walk, or during this one (a getter can run code), for the caller to drop
+   * this walk and walk again by id; `undefined` on an invalid entry. May throw.
+   */
+  private walkUnchangedShape(map: Map<unknown, unknown>, lastEnd: Iterator<unknown>): MapWalk | null | undefined {
+    const strict = this.strict;
+    const diff = this.diff;
+    const base = diff.aligned();
+    const n = base.length;
+    if (mapSize.call(map) !== n) return null;
+    const baseIds = base.ids;
+    const baseCodes = base.codes;
+    let busy = 0;
+    let idle = 0;
+    let draining = 0;
+    let sessions = 0;
+    // A worker removed and another added since the last walk keep the size but shift every
+    // later position, which only the check after the loop can tell for certain. So many
+    // differences from the baseline at once mean that far more often than so many workers
+    // changing state in one tick: past this many, the walk gives up for one by id.
+    const mostChanges = 64 + (n >>> 3);
+    let changes = 0;
+    const values = mapValues.call(map) as Iterator<Record<string, unknown>>;
+    for (let i = 0; i < n; i += 1) {
+      const next = values.next();
+      if (next.done === true) return null;
+      const worker = next.value;
+      const isDraining = worker.draining;
+      const count = worker.sessions as number;
+      const code = stateCode(isDraining, count);
+      if (code === INVALID || (strict && !hasValidDescriptiveFields(worker))) return undefined;
+      sessions += count;
+      if (code === CODE_BUSY) busy += 1;
+      else if (code === CODE_IDLE) idle += 1;
+      else draining += 1;
+      if (baseCodes[i] !== code) {
+        if ((changes += 1) > mostChanges) return null;
+        diff.changeInPlace(i, baseIds[i] as string, worker, code);
+      }
+    }
+    // Entries added since the last walk, or during this one (a getter can run code), come after
+    // where it ended: lastEnd yields them.
+    if (lastEnd.next().done !== true || mapSize.call(map) !== n) return null;
+    // `values` stopped after n entries without finishing: the next tick's lastEnd.
+    return { counts: { busy, idle, draining, workers: busy + idle + draining, sessions }, end: values };
+  }
+
+  /**
+   * The walk by id, for a Map that is not known to hold the baseline's ids (another Map, or
+   * entries added or removed since). Returns `undefined` on an invalid entry; may throw.
    *
    * Two loops share the iterators: the first runs while the snapshot keeps the baseline's shape
    * and does one compare of ids and one byte compare of states per worker (the diff's aligned
    * case inlined with locals, see StateDiff.aligned); from the first worker out of place, the
-   * second hands the rest to the diff. This split, and the try/catch one call up, made a tick
-   * at 100k workers about a sixth faster than one loop with a flag and the guard inside
-   * (`npm run bench` medians 3.2x–3.6x the floor, against 3.8x–4.4x). What is left is mostly the
-   * compare of ids, about 2.5 ns a worker: a call into V8's string equality. An exact diff
-   * cannot skip it, since a record moved to a new key can land where the old key stood (the
-   * last one, deleted and set anew): neither the record nor the position proves the id.
+   * second hands the rest to the diff. This split, and the try/catch one call up
+   * (guardedDiffWalk), made this walk about a sixth faster at 100k workers than one loop with a
+   * flag and the guard inside. Most of what is left is the compare of ids, about 2.5 ns a
+   * worker: a call into V8's string equality. Comparing records or positions instead would not
+   * be exact (a record moved to a new key can land where the old key stood), hence
+   * walkUnchangedShape for the common case, which proves the ids unchanged without reading them.
    */
-  private walkAndDiffValidMap(map: Map<unknown, unknown>): StateCounts | undefined {
+  private walkAndDiffValidMap(map: Map<unknown, unknown>): MapWalk | undefined {
     const strict = this.strict;
     const diff = this.diff;
     let busy = 0;
@@ -232,9 +331,10 @@ export class SnapshotReconciler {
     const baseCodes = base.codes;
     const baseLength = base.length;
     let i = 0;
-    // Keys and values walked in lockstep: no [key, value] array per entry.
-    const ids = map.keys();
-    const values = map.values() as IterableIterator<Record<string, unknown>>;
+    // Keys and values walked in lockstep: no [key, value] array per entry. `ids` never runs past
+    // the last entry (`values` finds the end first), so it is where this walk ended.
+    const ids = mapKeys.call(map);
+    const values = mapValues.call(map) as IterableIterator<Record<string, unknown>>;
     let outOfPlace = false;
     for (const worker of values) {
       const id: unknown = ids.next().value;
@@ -271,7 +371,7 @@ export class SnapshotReconciler {
         i += 1;
       }
     }
-    return { busy, idle, draining, workers: busy + idle + draining, sessions };
+    return { counts: { busy, idle, draining, workers: busy + idle + draining, sessions }, end: ids };
   }
 
   private walkIterable(snapshot: Iterable<unknown>): void {

@@ -48,6 +48,12 @@ export const CODE_DRAINING = 2;
 export const STATE_OF_CODE: readonly WorkerState[] = [StateBusy, StateIdle, StateDraining];
 
 /**
+ * How far past the cursor a walk out of step with the baseline looks for the next id before it
+ * builds an index: a run of up to this many workers removed together costs a few compares.
+ */
+const LOOKAHEAD = 16;
+
+/**
  * A worker id as the string transitions carry. A Map keyed by something other than strings
  * still counts (ids label nothing), so a key whose conversion throws (an object with a
  * throwing `toString`, or none at all) gets its description instead of failing the tick.
@@ -127,7 +133,19 @@ export class StateDiff {
   private readonly undoCodes: number[] = [];
   /** Which baseline workers from `splitAt` on the walk has seen (1 = seen), by position - splitAt. */
   private seen = new Uint8Array(1024);
-  /** id → baseline position, for positions from `splitAt` on; built at the first misalignment. */
+  /**
+   * The next baseline position the walk expects, from `splitAt` on. Workers that stay in a Map
+   * keep their order (new and re-added ones go to its end), so after a removal the walk
+   * usually finds the next worker at this position, or a few past it.
+   */
+  private cursor = 0;
+  /** Baseline positions the cursor passed over without a match (removed, or moved to the end). */
+  private readonly skipped: number[] = [];
+  /**
+   * id → baseline position, for the positions the cursor had not matched when it was built:
+   * the skipped ones and all from the cursor on. Built only when an id is not found near the
+   * cursor, so removals and additions at the end cost no index.
+   */
   private baselineIndex: Map<string, number> | undefined;
 
   /** Starts a walk. */
@@ -137,6 +155,7 @@ export class StateDiff {
     this.splitAt = -1;
     this.tail.clear();
     this.baselineIndex = undefined;
+    this.skipped.length = 0;
     this.undoPositions.length = 0;
     this.undoCodes.length = 0;
   }
@@ -184,14 +203,44 @@ export class StateDiff {
     if (this.splitAt < 0) this.split(i);
     const base = this.baseline;
     this.tail.push(id, worker, code);
-    const j = (this.baselineIndex as Map<string, number>).get(id);
-    if (j !== undefined && this.seen[j - this.splitAt] === 0) {
+    const j = this.findUnseen(id);
+    if (j >= 0) {
       this.seen[j - this.splitAt] = 1;
       const before = base.codes[j] as number;
       if (before !== code) this.report(id, worker, STATE_OF_CODE[before] as WorkerState, code);
     } else {
       this.report(id, worker, null, code);
     }
+  }
+
+  /** The baseline position of `id` not yet matched by this walk, from `splitAt` on; -1 if none. */
+  private findUnseen(id: string): number {
+    const base = this.baseline;
+    const ids = base.ids;
+    const from = this.cursor;
+    const to = Math.min(base.length, from + LOOKAHEAD);
+    for (let j = from; j < to; j += 1) {
+      if (ids[j] === id) {
+        if (this.seen[j - this.splitAt] !== 0) break;
+        for (let k = from; k < j; k += 1) this.skipped.push(k);
+        this.cursor = j + 1;
+        return j;
+      }
+    }
+    const index = this.baselineIndex ?? this.buildIndex();
+    const j = index.get(id);
+    if (j === undefined || this.seen[j - this.splitAt] !== 0) return -1;
+    if (j >= this.cursor) this.cursor = j + 1; // positions passed over are in the index already
+    return j;
+  }
+
+  private buildIndex(): Map<string, number> {
+    const ids = this.baseline.ids;
+    const index = new Map<string, number>();
+    for (const k of this.skipped) index.set(ids[k] as string, k);
+    for (let k = this.cursor; k < this.baseline.length; k += 1) index.set(ids[k] as string, k);
+    this.baselineIndex = index;
+    return index;
   }
 
   /**
@@ -243,13 +292,10 @@ export class StateDiff {
 
   private split(at: number): void {
     this.splitAt = at;
-    const base = this.baseline;
-    const size = Math.max(0, base.length - at);
+    this.cursor = at;
+    const size = Math.max(0, this.baseline.length - at);
     if (this.seen.length < size) this.seen = new Uint8Array(size * 2);
     else this.seen.fill(0, 0, size);
-    const index = new Map<string, number>();
-    for (let j = at; j < base.length; j += 1) index.set(base.ids[j] as string, j);
-    this.baselineIndex = index;
   }
 
   private report(id: string, worker: unknown, from: WorkerState | null, code: number): void {
@@ -263,5 +309,6 @@ export class StateDiff {
     this.tail.release();
     this.baseline.release();
     this.baselineIndex = undefined;
+    this.skipped.length = 0;
   }
 }

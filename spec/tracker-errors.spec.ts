@@ -104,6 +104,35 @@ describe('bad snapshots are reported and the pipeline keeps ticking', () => {
     expect(errors).toEqual([]);
   });
 
+  it('walks a Map subclass by what it holds, whatever its keys() and values() say', () => {
+    // Every walk (counting, diffing by id or by position, entry by entry) uses Map's own
+    // iterators, so they all see the same workers.
+    class Lying<K, V> extends Map<K, V> {
+      override keys(): MapIterator<K> {
+        return new Map<K, V>().keys();
+      }
+      override values(): MapIterator<V> {
+        return new Map<K, V>().values();
+      }
+    }
+    const ticks = new Subject<void>();
+    const { tracker, errors, emitted } = track({ tick: ticks });
+    const records = new Lying<string, unknown>([
+      ['a', busy()],
+      ['b', idle()],
+    ]);
+    tracker.feed(records as unknown as SnapshotInput);
+    ticks.next();
+    const seen: unknown[] = [];
+    tracker.transitions$.subscribe((t) => seen.push(`${t.workerId}:${t.to}`));
+    ticks.next();
+    records.set('b', busy());
+    ticks.next();
+    expect(emitted.map((c) => c.busy)).toEqual([1, 1, 2]);
+    expect(seen).toEqual(['a:busy', 'b:idle', 'b:busy']);
+    expect(errors).toEqual([]);
+  });
+
   it('sums up rejections beyond maxRejectionsPerTick in one report', () => {
     const ticks = new Subject<void>();
     const { tracker, errors } = track({ tick: ticks, maxRejectionsPerTick: 2 });

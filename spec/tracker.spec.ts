@@ -301,6 +301,65 @@ describe('WorkerStateTracker: transitions$', () => {
     sub.unsubscribe();
   });
 
+  it('sees a worker moved to a new key in the same Map, even where record and position are unchanged', () => {
+    // Between ticks, 'a' is renamed 'x' with its record, and 'b' deleted and set again: the Map
+    // holds the same records, in the same positions, at the same size. Only the ids differ.
+    const ticks = new Subject<void>();
+    const { tracker } = track({ tick: ticks });
+    const seen: WorkerTransition[] = [];
+    tracker.transitions$.subscribe((t) => seen.push(t));
+    const a = idle();
+    const b = busy();
+    const records = new Map([
+      ['a', a],
+      ['b', b],
+    ]);
+    tracker.feed(records);
+    ticks.next();
+    ticks.next(); // the baseline now comes from a walk of this same, unchanged Map
+    seen.length = 0;
+    records.delete('a');
+    records.delete('b');
+    records.set('x', a);
+    records.set('b', b);
+    ticks.next();
+    expect(seen).toEqual([
+      { workerId: 'x', appId: 'app', from: null, to: 'idle' },
+      { workerId: 'a', appId: 'app', from: 'idle', to: null },
+    ]);
+  });
+
+  it('stays exact when a worker\'s getter adds and removes workers in the middle of a tick', () => {
+    const ticks = new Subject<void>();
+    const { tracker } = track({ tick: ticks });
+    const states = new Map<string, string>();
+    tracker.transitions$.subscribe((t) => (t.to === null ? states.delete(t.workerId) : states.set(t.workerId, t.to)));
+    const records = new Map<string, unknown>();
+    for (let i = 0; i < 8; i += 1) records.set(`w${i}`, i % 2 === 0 ? idle() : busy());
+    let mutate = false;
+    // w2's sessions getter deletes a worker ahead of the walk and adds one, keeping the size.
+    records.set('w2', {
+      ...busy(),
+      get sessions(): number {
+        if (mutate) {
+          mutate = false;
+          records.delete('w5');
+          records.set('w8', draining());
+        }
+        return 1;
+      },
+    });
+    tracker.feed(records as unknown as SnapshotInput);
+    ticks.next();
+    ticks.next();
+    mutate = true;
+    ticks.next();
+    const expected = new Map<string, string>();
+    for (const id of records.keys()) expected.set(id, id === 'w8' ? 'draining' : id === 'w2' || Number(id.slice(1)) % 2 === 1 ? 'busy' : 'idle');
+    expect(new Map([...states].sort())).toEqual(new Map([...expected].sort()));
+    expect(states.has('w5')).toBe(false);
+  });
+
   it('keeps the baseline of the last complete walk when a snapshot iterator throws halfway', () => {
     const ticks = new Subject<void>();
     const { tracker, errors } = track({ tick: ticks });
