@@ -278,7 +278,7 @@ export class SnapshotReconciler {
     // later position, which only the check after the loop can tell for certain. So many
     // differences from the baseline at once mean that far more often than so many workers
     // changing state in one tick: past this many, the walk gives up for one by id.
-    const mostChanges = 64 + (n >>> 3);
+    const mostChanges = 64 + (n >>> 6);
     let changes = 0;
     const values = mapValues.call(map) as Iterator<Record<string, unknown>>;
     for (let i = 0; i < n; i += 1) {

@@ -111,6 +111,21 @@ class WalkRecord {
       this.workers.length = this.length;
     }
   }
+
+  /**
+   * Forgets the contents and the references to them, keeping the storage for the next walk
+   * (up to about twice `keep` entries): growing it again from nothing on every walk that
+   * changes shape cost more than clearing it.
+   */
+  forget(keep: number): void {
+    this.ids.fill('', 0, this.length);
+    this.workers.fill(undefined, 0, this.length);
+    this.length = 0;
+    if (this.ids.length > keep * 2 + 1024) {
+      this.ids.length = 0;
+      this.workers.length = 0;
+    }
+  }
 }
 
 /** @internal */
@@ -263,6 +278,11 @@ export class StateDiff {
     }
     if (this.splitAt < 0) {
       base.length = this.position;
+    } else if (this.splitAt === 0) {
+      // Out of step from the first worker (the oldest one left): this walk is all in the tail,
+      // which becomes the baseline as it is, and the old baseline's storage the next tail.
+      this.baseline = this.tail;
+      this.tail = base;
     } else {
       base.length = this.splitAt;
       const tail = this.tail;
@@ -305,8 +325,7 @@ export class StateDiff {
   private finish(): void {
     this.undoPositions.length = 0;
     this.undoCodes.length = 0;
-    this.tail.clear();
-    this.tail.release();
+    this.tail.forget(this.baseline.length);
     this.baseline.release();
     this.baselineIndex = undefined;
     this.skipped.length = 0;
