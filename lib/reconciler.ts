@@ -275,9 +275,9 @@ export class SnapshotReconciler {
     let draining = 0;
     let sessions = 0;
     // A worker removed and another added since the last walk keep the size but shift every
-    // later position, which only the check after the loop can tell for certain. So many
-    // differences from the baseline at once mean that far more often than so many workers
-    // changing state in one tick: past this many, the walk gives up for one by id.
+    // later position, which only the check after the loop can tell for certain. Many
+    // differences from the baseline at once far more often mean that than as many workers
+    // changing state in one tick: past 64 + n/64 of them, the walk gives up for one by id.
     const mostChanges = 64 + (n >>> 6);
     let changes = 0;
     const values = mapValues.call(map) as Iterator<Record<string, unknown>>;
