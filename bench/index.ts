@@ -52,7 +52,8 @@ async function measureInProcess(only: string | undefined, log: (line: string) =>
   // For the README: what checking every ActiveWorker field on every tick costs, and what a tick
   // costs when workers are replaced between ticks.
   await run('reconcile', () => reconcileComparisons(100_000, false, true));
-  await run('reconcile', () => reconcileComparisons(100_000, true, false, true));
+  await run('reconcile', () => reconcileComparisons(100_000, true, false, 'add'));
+  await run('reconcile', () => reconcileComparisons(100_000, true, false, 'replace-oldest'));
   await run('events', eventComparison);
   if (wanted('reconcile allocation')) {
     for (const withTransitions of [false, true]) {

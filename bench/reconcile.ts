@@ -55,15 +55,19 @@ function floorTick(snapshot: Map<string, ActiveWorker>, byState: Gauge<'state'>,
 }
 
 /**
- * One tick each of ours and the floor; with `churn`, before each tick the oldest worker leaves
- * the snapshot and a new one arrives, as when workers are replaced in turn (every later
+ * What changes in the snapshot's shape before each tick: nothing; a new worker arrives
+ * (`'add'`: `transitions$` compares ids, all in place but the last); or the oldest leaves and a
+ * new one arrives (`'replace-oldest'`, as when workers are replaced in turn: every later
  * worker's position shifts, so `transitions$` must match them by id).
  */
+export type ShapeChange = 'none' | 'add' | 'replace-oldest';
+
+/** One tick each of ours and the floor, on a snapshot of `n` workers. */
 export function reconcileComparisons(
   n: number,
   withTransitions: boolean,
   strictSnapshots = false,
-  churn = false,
+  change: ShapeChange = 'none',
 ): { comparison: Comparison; stop: () => void } {
   const snapshot = workers(n);
   const ticks = new Subject<void>();
@@ -81,30 +85,30 @@ export function reconcileComparisons(
   let flip = 0;
   const some = snapshot.get('w0') as ActiveWorker;
   let next = n;
-  const replaceOldest = (): void => {
-    if (!churn) return;
+  const changeShape = (): void => {
+    if (change === 'none') return;
     const oldest = snapshot.keys().next().value as string;
     const record = snapshot.get(oldest) as ActiveWorker;
-    snapshot.delete(oldest);
-    snapshot.set(`w${next++}`, record);
+    if (change === 'replace-oldest') snapshot.delete(oldest);
+    snapshot.set(`w${next++}`, change === 'add' ? { ...record } : record);
   };
   return {
     comparison: {
-      name: `reconcile ${n.toLocaleString('en')} workers${withTransitions ? ' + transitions$' : ''}${strictSnapshots ? ' (strictSnapshots)' : ''}${churn ? ', oldest replaced each tick' : ''}`,
+      name: `reconcile ${n.toLocaleString('en')} workers${withTransitions ? ' + transitions$' : ''}${strictSnapshots ? ' (strictSnapshots)' : ''}${change === 'none' ? '' : change === 'add' ? ', one added each tick' : ', oldest replaced each tick'}`,
       unit: 'worker',
       unitsPerCall: n,
       ours: () => {
         some.draining = (flip += 1) % 2 === 0;
-        replaceOldest();
+        changeShape();
         ticks.next();
       },
       floor: () => {
         some.draining = (flip += 1) % 2 === 0;
-        replaceOldest();
+        changeShape();
         floorTick(snapshot, byState, active, sessionsGauge);
       },
       callsPerRound: Math.max(3, Math.round(2e6 / n)),
-      goal: n >= 100_000 && !strictSnapshots && !churn ? (withTransitions ? 4 : 1.5) : undefined,
+      goal: n >= 100_000 && !strictSnapshots && change === 'none' ? (withTransitions ? 4 : 1.5) : undefined,
     },
     stop: () => {
       sub?.unsubscribe();
