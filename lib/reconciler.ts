@@ -45,7 +45,9 @@ const INVALID = -1;
 
 /**
  * A worker's state code from the two fields that decide it, or {@link INVALID} when they are
- * not a boolean and a non-negative integer. Small, so the JIT inlines it into the walks.
+ * not a boolean and a non-negative integer. Small, so the JIT inlines it into the walks. The
+ * diffing walks each write out the counting that follows it, with locals: they are hot loops,
+ * and counts kept in fields or an array measured 3–6 % slower.
  */
 function stateCode(draining: unknown, sessions: unknown): number {
   if (!Number.isInteger(sessions) || (sessions as number) < 0) return INVALID;
@@ -224,24 +226,24 @@ export class SnapshotReconciler {
    */
   private countAndDiffValidMap(map: Map<unknown, unknown>, lastEnd: Iterator<unknown> | undefined): StateCounts | undefined {
     if (lastEnd !== undefined) {
-      const walked = this.guardedDiffWalk(map, () => this.walkUnchangedShape(map, lastEnd));
+      const walked = this.guardedDiffWalk(map, lastEnd);
       // null: the Map's entries changed after all; walk it again, by id.
       if (walked !== null) return walked;
     }
-    return this.guardedDiffWalk(map, () => this.walkAndDiffValidMap(map)) ?? undefined;
+    return this.guardedDiffWalk(map, undefined) ?? undefined;
   }
 
   /**
-   * Runs one diffing walk of `map` with the try/catch one call up from its loop (see
-   * walkAndDiffValidMap), and commits it, or drops it when it returns `undefined` or `null`
-   * (passed on) or throws (`undefined`).
+   * Runs one diffing walk of `map` (walkUnchangedShape when `lastEnd` is given, else
+   * walkAndDiffValidMap) with the try/catch one call up from its loop, and commits it, or drops
+   * it when it returns `undefined` or `null` (passed on) or throws (`undefined`).
    */
-  private guardedDiffWalk(map: Map<unknown, unknown>, walk: () => MapWalk | null | undefined): StateCounts | null | undefined {
+  private guardedDiffWalk(map: Map<unknown, unknown>, lastEnd: Iterator<unknown> | undefined): StateCounts | null | undefined {
     const diff = this.diff;
     diff.begin();
     let walked: MapWalk | null | undefined;
     try {
-      walked = walk();
+      walked = lastEnd === undefined ? this.walkAndDiffValidMap(map) : this.walkUnchangedShape(map, lastEnd);
     } catch {
       walked = undefined;
     }
@@ -335,7 +337,6 @@ export class SnapshotReconciler {
     // the last entry (`values` finds the end first), so it is where this walk ended.
     const ids = mapKeys.call(map);
     const values = mapValues.call(map) as IterableIterator<Record<string, unknown>>;
-    let outOfPlace = false;
     for (const worker of values) {
       const id: unknown = ids.next().value;
       const isDraining = worker.draining;
@@ -352,24 +353,23 @@ export class SnapshotReconciler {
       } else {
         diff.visitUnaligned(i, idString(id), worker, code);
         i += 1;
-        outOfPlace = true;
         break;
       }
     }
-    if (outOfPlace) {
-      for (const worker of values) {
-        const id: unknown = ids.next().value;
-        const isDraining = worker.draining;
-        const count = worker.sessions as number;
-        const code = stateCode(isDraining, count);
-        if (code === INVALID || (strict && !hasValidDescriptiveFields(worker))) return undefined;
-        sessions += count;
-        if (code === CODE_BUSY) busy += 1;
-        else if (code === CODE_IDLE) idle += 1;
-        else draining += 1;
-        diff.visitUnaligned(i, idString(id), worker, code);
-        i += 1;
-      }
+    // The rest, from the first worker out of place (none when the first loop ran to the end:
+    // `values` is then finished).
+    for (const worker of values) {
+      const id: unknown = ids.next().value;
+      const isDraining = worker.draining;
+      const count = worker.sessions as number;
+      const code = stateCode(isDraining, count);
+      if (code === INVALID || (strict && !hasValidDescriptiveFields(worker))) return undefined;
+      sessions += count;
+      if (code === CODE_BUSY) busy += 1;
+      else if (code === CODE_IDLE) idle += 1;
+      else draining += 1;
+      diff.visitUnaligned(i, idString(id), worker, code);
+      i += 1;
     }
     return { counts: { busy, idle, draining, workers: busy + idle + draining, sessions }, end: ids };
   }
