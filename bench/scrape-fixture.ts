@@ -10,7 +10,6 @@ import { Registry, type OpenMetricsContentType } from 'prom-client';
 import { Subject } from 'rxjs';
 import { countByHand } from './reconcile';
 import {
-  DEFAULT_MAX_APPS,
   STATUS_CLASSES,
   STOP_REASONS,
   WorkerStateTracker,
@@ -135,7 +134,7 @@ function registryIn(format: 'prometheus' | 'openmetrics'): Registry {
 export async function scrapeFixture(apps: number, format: 'prometheus' | 'openmetrics' = 'prometheus'): Promise<ScrapeFixture> {
   const ours = registryIn(format);
   const ticks = new Subject<void>();
-  const tracker = new WorkerStateTracker({ metrics: newMetrics(ours), tick: ticks, maxApps: Math.max(apps, DEFAULT_MAX_APPS) });
+  const tracker = new WorkerStateTracker({ metrics: newMetrics(ours), tick: ticks, maxApps: Math.max(apps, 1000) });
   const problems: string[] = [];
   const subscription = tracker.errors$.subscribe((e) => problems.push(e.message));
   for (const event of events(apps)) tracker.record(event);

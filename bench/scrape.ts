@@ -18,7 +18,8 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { join } from 'node:path';
-import { SharedExposition, toMetricsSource, type ExpositionFormat } from '../lib/exposition';
+import type { ExpositionFormat } from '../lib';
+import { SharedExposition } from '../lib/http/shared-exposition';
 import { compare, median, type ComparisonResult } from './harness';
 import type { MemoryGrowth } from './memory-growth';
 import { scrapeFixture } from './scrape-fixture';
@@ -67,7 +68,7 @@ export async function expositionSection(): Promise<BenchSection> {
     for (const format of ['prometheus', 'openmetrics'] as ExpositionFormat[]) {
       const fixture = await scrapeFixture(apps, format);
       try {
-        const shared = new SharedExposition(toMetricsSource(fixture.ours, 'bench'));
+        const shared = new SharedExposition({ registry: fixture.ours, gather: () => Promise.resolve(fixture.ours) });
         const plain = fixture.plain;
         const label = `${apps} apps, ${format === 'prometheus' ? 'text 0.0.4' : 'OpenMetrics'}`;
         results.push(

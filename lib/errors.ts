@@ -43,13 +43,3 @@ export class TelemetryError extends Error {
     this.field = options.field;
   }
 }
-
-/** The message of anything thrown, never throwing itself. @internal */
-export function messageOf(thrown: unknown): string {
-  try {
-    if (thrown instanceof Error) return thrown.message;
-    return String(thrown);
-  } catch {
-    return 'an unprintable error';
-  }
-}

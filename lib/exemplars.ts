@@ -17,7 +17,17 @@
  */
 import { isSpanContextValid, isValidSpanId, isValidTraceId, trace, TraceFlags } from '@opentelemetry/api';
 import { Registry, type Histogram, type LabelValues, type ObserveDataWithExemplar } from 'prom-client';
-import type { TraceRef } from './events';
+
+/**
+ * Where a traced operation sits, for exemplars: the ids of the span it belongs to. Hex
+ * strings as OpenTelemetry's `SpanContext` carries them (32 and 16 lower-case hex digits).
+ */
+export interface TraceRef {
+  /** The trace id: 32 lower-case hex digits. */
+  readonly traceId: string;
+  /** The span id: 16 lower-case hex digits. */
+  readonly spanId: string;
+}
 
 /** A histogram prom-client created with `enableExemplars: true` (a field its typings omit). */
 type MaybeExemplarHistogram = Histogram & { readonly enableExemplars?: unknown };

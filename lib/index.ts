@@ -2,8 +2,15 @@
  * blockyard-telemetry: Prometheus metrics and OpenTelemetry tracing for worker orchestrators.
  * This file only re-exports: the public surface at a glance.
  *
+ * The contract (label values, `newMetrics`, errors, the lifecycle) lives at the root of lib/;
+ * each family has a folder and is imported through its index: the tracker (snapshots in,
+ * gauges and derived streams out), the events (`record()` into counters and histograms), the
+ * HTTP endpoint (any registry, served), and tracing (OpenTelemetry, loaded on first use).
+ *
  * @packageDocumentation
  */
+export { TelemetryError, type TelemetryErrorOrigin } from './errors';
+export { activeTraceRef, type TraceRef } from './exemplars';
 export {
   AppOverflow,
   AppUnknown,
@@ -21,6 +28,7 @@ export {
   type StopReason,
   type WorkerState,
 } from './labels';
+export type { Closable, StopFunction } from './lifecycle';
 export {
   BUILD_BUCKETS,
   COLD_START_BUCKETS,
@@ -29,21 +37,9 @@ export {
   newMetrics,
   type Metrics,
 } from './metrics';
-export {
-  EMPTY_COUNTS,
-  deriveStateCounts,
-  invalidWorkerReason,
-  type WorkerValidationOptions,
-  workerState,
-  type ActiveWorker,
-  type SnapshotInput,
-  type StateCounts,
-  type WorkerSnapshot,
-} from './worker-state';
-export type { WorkerTransition } from './state-diff';
+
 export {
   EVENT_TYPES,
-  MAX_EVENT_SECONDS,
   parseEvent,
   type AuditEntryDroppedEvent,
   type BundleRestoredEvent,
@@ -56,60 +52,61 @@ export {
   type SessionOpenedEvent,
   type TelemetryEvent,
   type TelemetryEventType,
-  type TraceRef,
   type WorkerSpawnedEvent,
   type WorkerStoppedEvent,
 } from './events';
-export { TelemetryError, type TelemetryErrorOrigin } from './errors';
-export { DEFAULT_MAX_APPS } from './app-labels';
-export { MAX_TICK_MS, MAX_TICK_RETRIES } from './ticks';
-export { EARLY_ERRORS_KEPT, WorkerStateTracker, type WorkerStateTrackerOptions } from './tracker';
+export {
+  EMPTY_COUNTS,
+  WorkerStateTracker,
+  deriveStateCounts,
+  invalidWorkerReason,
+  workerState,
+  type ActiveWorker,
+  type SnapshotInput,
+  type StateCounts,
+  type WorkerSnapshot,
+  type WorkerStateTrackerOptions,
+  type WorkerTransition,
+  type WorkerValidationOptions,
+} from './tracker';
 export {
   CONTENT_TYPES,
-  acceptsGzip,
-  negotiateFormat,
-  renderRegistry,
-  type ExpositionFormat,
-  type MetricsSource,
-} from './exposition';
-export {
-  DEFAULT_MAX_IN_FLIGHT,
-  DEFAULT_SCRAPE_TIMEOUT_MS,
+  ClusterAggregator,
+  DEFAULT_METRICS_PORT,
   SCRAPES_IN_FLIGHT_METRIC_NAME,
   SCRAPES_METRIC_NAME,
+  acceptsGzip,
   metricsHandler,
+  negotiateFormat,
+  renderRegistry,
+  serveMetrics,
+  shareWorkerMetrics,
+  type ClusterAggregatorOptions,
+  type ExpositionFormat,
   type MetricsHandler,
   type MetricsHandlerOptions,
+  type MetricsServer,
+  type MetricsSource,
+  type ServeMetricsOptions,
+  type WorkerMetricsSharing,
 } from './http';
 export {
-  DEFAULT_METRICS_PORT,
-  HEALTH_PATH,
-  serveMetrics,
-  type MetricsServer,
-  type ServeMetricsOptions,
-} from './serve-metrics';
-export { ClusterAggregator, shareWorkerMetrics, type ClusterAggregatorOptions } from './cluster';
-export {
-  DEFAULT_EXPORT_TIMEOUT_MS,
-  DEFAULT_SERVICE_NAME,
-  SHUTDOWN_GRACE_MS,
-  initTracing,
-  type TracingOptions,
-  type TracingShutdown,
-} from './tracing';
-export { parseOtlpEndpoint, type OtlpEndpoint } from './otlp-endpoint';
-export {
-  DEFAULT_TRACER_NAME,
   fastifyTracing,
+  initTracing,
+  injectTraceHeaders,
+  parseOtlpEndpoint,
   traceHandler,
   tracingErrorHandler,
   tracingMiddleware,
   type FastifyReplyLike,
   type FastifyRequestLike,
   type FastifyTracingHooks,
+  type HeaderSetter,
   type NextFunction,
+  type OtlpEndpoint,
+  type OutgoingHeaders,
   type TracingMiddleware,
   type TracingMiddlewareOptions,
-} from './middleware';
-export { injectTraceHeaders, type HeaderSetter, type OutgoingHeaders } from './propagation';
-export { activeTraceRef } from './exemplars';
+  type TracingOptions,
+  type TracingShutdown,
+} from './tracing';

@@ -9,8 +9,8 @@
 import { Counter, Gauge, Histogram, Registry, register as defaultRegistry, type RegistryContentType } from 'prom-client';
 import { acceptPlainObserve, exemplarConfig } from './exemplars';
 import { WORKER_STATES } from './labels';
-import { describe } from './describe';
-import { messageOf } from './errors';
+import { describeValue, messageOf } from './describe-value';
+
 import { runScrapeHooks } from './scrape-hooks';
 
 /**
@@ -107,7 +107,7 @@ export function newMetrics(registry: Registry<RegistryContentType> = defaultRegi
     typeof (registry as Partial<Registry>).metrics !== 'function'
   ) {
     throw new TypeError(
-      `newMetrics: registry must be a prom-client Registry, got ${describe(registry)}`,
+      `newMetrics: registry must be a prom-client Registry, got ${describeValue(registry)}`,
     );
   }
   const taken = METRIC_NAMES.filter((name) => registry.getSingleMetric(name) !== undefined);

@@ -3,7 +3,7 @@ import { Histogram, Registry } from 'prom-client';
 import { NEVER } from 'rxjs';
 import { activeTraceRef } from '../lib/exemplars';
 import { newMetrics, type Metrics } from '../lib/metrics';
-import { WorkerStateTracker } from '../lib/tracker';
+import { WorkerStateTracker } from '../lib/tracker/worker-state-tracker';
 import { installInMemoryTracing, resetTracing } from './helpers/in-memory-tracing';
 import { exemplarsOf, openMetricsRegistry } from './helpers/openmetrics-exemplars';
 import { parseExposition, valueOf } from './helpers/scrape';

@@ -1,0 +1,246 @@
+/**
+ * `serveMetrics`: a dedicated metrics listener, like the Go server's management listener.
+ *
+ * Metrics reveal what runs on a host (app names, load, failures), so the listener binds to
+ * 127.0.0.1 unless told otherwise, apart from the port user traffic reaches. It serves the
+ * metrics path (through {@link metricsHandler}), `/healthz`, and either a 404 or the caller's
+ * `fallback` elsewhere. `close()` resolves once every socket is closed.
+ *
+ * @packageDocumentation
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { register as defaultRegistry, type Registry, type RegistryContentType } from 'prom-client';
+import { messageOf } from '../describe-value';
+import type { Closable } from '../lifecycle';
+import { OptionChecks } from '../options';
+import { HANDLER_OPTION_NAMES, checkHandlerOptions, type MetricsHandlerOptions } from './handler-options';
+import { metricsHandler } from './metrics-handler';
+import { toMetricsSource, type MetricsSource } from './metrics-source';
+import { plainText, writeResponse } from './plain-response';
+
+/** Options of {@link serveMetrics}: the listener's, plus every option of `metricsHandler`. */
+export interface ServeMetricsOptions extends MetricsHandlerOptions {
+  /** What to serve (default: prom-client's global registry). See `metricsHandler`. */
+  readonly registry?: Registry<RegistryContentType> | MetricsSource;
+  /**
+   * The address to bind (default `127.0.0.1`). Bind a wider one only behind a firewall or
+   * with a `token`: metrics describe your workload.
+   */
+  readonly host?: string;
+  /** The port (default {@link DEFAULT_METRICS_PORT}); `0` picks a free one (see `url`). */
+  readonly port?: number;
+  /** The metrics path (default `/metrics`). Any query string is ignored. */
+  readonly path?: string;
+  /**
+   * Answers every request for another path than the metrics path and `/healthz`, instead of
+   * the 404, so an app can serve a page on the same listener. What it throws (or the promise
+   * it returns rejects with) becomes a 500; the listener goes on.
+   */
+  readonly fallback?: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * How long `close()` lets requests in progress finish before it closes their sockets
+   * (default 5000 ms). Sockets upgraded away from HTTP (WebSockets of a `fallback`) count too.
+   */
+  readonly closeTimeoutMs?: number;
+}
+
+/** A running metrics listener. */
+export interface MetricsServer extends Closable {
+  /** The URL of the metrics path, with the port actually bound: `http://127.0.0.1:9464/metrics`. */
+  readonly url: string;
+  /** The Node server, for `upgrade` listeners and the like. Close it with {@link close}. */
+  readonly server: Server;
+  /**
+   * Stops listening, lets requests in progress finish (for up to `closeTimeoutMs`), and
+   * resolves once every socket is closed. Idempotent: every call returns the same promise.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Default metrics port: 9464, the port OpenTelemetry's Prometheus exporter uses, free of the
+ * 9090s Prometheus itself takes.
+ */
+export const DEFAULT_METRICS_PORT = 9464;
+/** The health path: 200 `ok` while the listener is up. Never behind the token. */
+const HEALTH_PATH = '/healthz';
+
+const LISTENER_OPTION_NAMES = ['registry', 'host', 'port', 'path', 'fallback', 'closeTimeoutMs'];
+const OPTION_NAMES: readonly string[] = Object.freeze([...LISTENER_OPTION_NAMES, ...HANDLER_OPTION_NAMES]);
+
+/**
+ * Starts a metrics listener and resolves once it is listening. Throws a `TypeError` naming
+ * the option at once when an option is wrong; rejects when the address cannot be bound (a
+ * port in use). Once listening, nothing it does throws into the host.
+ */
+export function serveMetrics(options: ServeMetricsOptions = {}): Promise<MetricsServer> {
+  const check = new OptionChecks('serveMetrics');
+  check.object(options, OPTION_NAMES);
+  const handlerOptions: Record<string, unknown> = {};
+  for (const key of Object.keys(options)) {
+    if (!LISTENER_OPTION_NAMES.includes(key)) handlerOptions[key] = (options as Record<string, unknown>)[key];
+  }
+  checkHandlerOptions(handlerOptions, check, HANDLER_OPTION_NAMES);
+  const source = toMetricsSource(options.registry ?? defaultRegistry, check);
+  const host = check.nonEmptyString('host', options.host) ?? '127.0.0.1';
+  const port = check.integer('port', options.port, 0, 65535) ?? DEFAULT_METRICS_PORT;
+  const { path = '/metrics' } = options;
+  if (typeof path !== 'string' || !/^\/[^?#\s]*$/.test(path)) {
+    check.reject('path', 'an absolute path ("/…") without query, fragment or spaces', path);
+  }
+  if (path === HEALTH_PATH) check.fail(`path must not be ${HEALTH_PATH}, which serves the health check`);
+  const fallback = check.func('fallback', options.fallback, 'a function (req, res) => void');
+  const closeTimeoutMs = check.milliseconds('closeTimeoutMs', options.closeTimeoutMs, { zero: true }) ?? 5000;
+  const handler = metricsHandler(source, handlerOptions as MetricsHandlerOptions);
+  const onError = options.onError;
+
+  const server = createServer((req, res) => {
+    try {
+      connections.responses.add(res);
+      res.once('close', () => connections.responses.delete(res));
+      if (connections.closing) res.setHeader('Connection', 'close');
+      const url = req.url ?? '/';
+      const query = url.indexOf('?');
+      const pathname = query < 0 ? url : url.slice(0, query);
+      if (pathname === path) {
+        handler(req, res);
+      } else if (pathname === HEALTH_PATH) {
+        health(req, res);
+      } else if (fallback !== undefined) {
+        runFallback(fallback, req, res, onError);
+      } else {
+        plain(res, 404, 'Not Found\n', req.method === 'HEAD');
+      }
+    } catch (err) {
+      plain(res, 500, 'Internal Server Error\n', req.method === 'HEAD');
+      tell(onError, new Error(`serveMetrics: a request failed: ${messageOf(err)}`, { cause: err }));
+    }
+  });
+  // Every socket, including those upgraded away from HTTP, so close() can wait for them all.
+  const connections: Connections = { sockets: new Set(), responses: new Set(), closing: false };
+  server.on('connection', (socket: Socket) => {
+    connections.sockets.add(socket);
+    socket.once('close', () => connections.sockets.delete(socket));
+  });
+
+  return new Promise<MetricsServer>((resolve, reject) => {
+    const onListenError = (err: Error): void => {
+      server.off('listening', onListening);
+      reject(new Error(`serveMetrics: cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+    };
+    const onListening = (): void => {
+      server.off('error', onListenError);
+      // After start-up an 'error' event (EMFILE on accept, …) must not end the host.
+      server.on('error', (err: Error) => tell(onError, new Error(`serveMetrics: ${err.message}`, { cause: err })));
+      const bound = (server.address() as AddressInfo).port;
+      const shownHost = host.includes(':') ? `[${host}]` : host;
+      resolve({
+        url: `http://${shownHost}:${bound}${path}`,
+        server,
+        close: closer(server, connections, closeTimeoutMs),
+      });
+    };
+    server.once('error', onListenError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+/** Sockets and responses of one listener, and whether it is closing. */
+interface Connections {
+  readonly sockets: Set<Socket>;
+  readonly responses: Set<ServerResponse>;
+  closing: boolean;
+}
+
+/** `close()` of a {@link MetricsServer}: see there. */
+function closer(server: Server, connections: Connections, graceMs: number): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => {
+    closing ??= new Promise<void>((resolve) => {
+      connections.closing = true;
+      let listening = true;
+      const check = (): void => {
+        if (listening || connections.sockets.size > 0) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      // Responses in progress close their connection once sent, instead of keeping it alive.
+      for (const res of connections.responses) {
+        if (!res.headersSent) res.setHeader('Connection', 'close');
+        else res.once('finish', () => server.closeIdleConnections());
+      }
+      for (const socket of connections.sockets) socket.once('close', check);
+      const timer = setTimeout(() => {
+        for (const socket of connections.sockets) socket.destroy();
+      }, graceMs);
+      server.close(() => {
+        listening = false;
+        check();
+      });
+      server.closeIdleConnections();
+    });
+    return closing;
+  };
+}
+
+function health(req: IncomingMessage, res: ServerResponse): void {
+  const head = req.method === 'HEAD';
+  if (req.method !== 'GET' && !head) {
+    plain(res, 405, 'Method Not Allowed: use GET or HEAD\n', head, { Allow: 'GET, HEAD' });
+    return;
+  }
+  plain(res, 200, 'ok\n', head, { 'Cache-Control': 'no-store' });
+}
+
+function runFallback(
+  fallback: (req: IncomingMessage, res: ServerResponse) => void,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onError: ((error: Error) => void) | undefined,
+): void {
+  const failed = (err: unknown): void => {
+    tell(onError, new Error(`serveMetrics: fallback failed: ${messageOf(err)}`, { cause: err }));
+    try {
+      if (res.headersSent) res.destroy();
+      else plain(res, 500, 'Internal Server Error\n', req.method === 'HEAD');
+    } catch {
+      // A response that cannot be answered nor destroyed: nothing more to do for it.
+    }
+  };
+  try {
+    const result: unknown = fallback(req, res);
+    // Any thenable, not only this realm's Promise (an async function from a vm context, a
+    // promise library): a rejection nobody handles would end the host.
+    if (typeof (result as { then?: unknown } | null | undefined)?.then === 'function') {
+      Promise.resolve(result).catch(failed);
+    }
+  } catch (err) {
+    failed(err);
+  }
+}
+
+/** Answers `text` as plain text; a response whose socket fails as it is written is destroyed. */
+function plain(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  head: boolean,
+  extra: Record<string, string> = {},
+): void {
+  try {
+    const { headers, body } = plainText(text, extra);
+    writeResponse(res, status, headers, body, head);
+  } catch {
+    res.destroy();
+  }
+}
+
+function tell(onError: ((error: Error) => void) | undefined, error: Error): void {
+  try {
+    onError?.(error);
+  } catch {
+    // The caller's logger threw; nothing else to do.
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * The reconciliation loop: snapshots in, gauges set and `counts$` / `transitions$` out, once
+ * per tick.
+ *
+ *     tick$:         --t-----t-----t-----t--
+ *     feed():        -a----b-----------c----   (snapshots pushed, connected or pulled)
+ *     counts$:       --A-----B-----B-----C--   (counts of the latest snapshot at each tick)
+ *     transitions$:  --x-----y-----------z--   (per-worker changes between sampled snapshots)
+ *
+ * Each tick samples the latest snapshot (or pulls one from `source`), walks it once
+ * ({@link SnapshotReconciler}), sets the three `blockyard_workers{state}` children (zeros
+ * included) and, with `healGauges`, the worker and session gauges, then publishes. Nothing here
+ * throws into the caller: rejected input and contained failures go to the error channel, and
+ * the next tick runs.
+ *
+ * @packageDocumentation
+ */
+import {
+  ReplaySubject,
+  Subject,
+  Subscription,
+  UnsubscriptionError,
+  defer,
+  finalize,
+  isObservable,
+  type Observable,
+} from 'rxjs';
+import { describeValue, messageOf } from '../describe-value';
+import { StateBusy, StateDraining, StateIdle } from '../labels';
+import type { ErrorChannel } from './error-channel';
+import { NOT_RECONCILED, SnapshotReconciler, isSnapshotLike } from './snapshot-reconciler';
+import type { WorkerTransition } from './state-diff';
+import { tickStream } from './tick-stream';
+import type { TrackerSettings } from './tracker-options';
+import type { SnapshotInput, StateCounts } from './worker-state';
+
+/** The most ticks run back to back when subscribers keep asking for one from inside a tick. */
+const MAX_TICKS_IN_A_ROW = 100;
+
+/** A gauge child the tick sets. */
+interface Settable {
+  set(value: number): void;
+}
+
+/** Snapshots, ticks and what each tick derives. @internal */
+export class Reconciliation {
+  /** Counts derived at each tick, after the gauges are set; replays the latest. */
+  readonly counts$: Observable<StateCounts>;
+  /**
+   * Per-worker state changes between consecutive sampled snapshots. Diffing runs only while
+   * this has a subscriber; a first subscriber starts from an empty baseline.
+   */
+  readonly transitions$: Observable<WorkerTransition>;
+
+  private readonly counts = new ReplaySubject<StateCounts>(1);
+  private readonly transitions = new Subject<WorkerTransition>();
+  private readonly reconciler: SnapshotReconciler;
+  private readonly gauges: { readonly busy: Settable; readonly idle: Settable; readonly draining: Settable };
+  private readonly subscriptions = new Subscription();
+  private latest: SnapshotInput | undefined;
+  private transitionSubscribers = 0;
+  private closed = false;
+  private ticking = false;
+  private tickAgain = false;
+
+  constructor(
+    private readonly settings: TrackerSettings,
+    private readonly errors: ErrorChannel,
+  ) {
+    const byState = settings.metrics.workersByState;
+    this.gauges = {
+      busy: byState.labels(StateBusy),
+      idle: byState.labels(StateIdle),
+      draining: byState.labels(StateDraining),
+    };
+    this.reconciler = new SnapshotReconciler({
+      strict: settings.strictSnapshots,
+      maxRejectionsPerWalk: settings.maxRejectionsPerTick,
+      report: (problem) => errors.report('snapshot', problem.message, problem.field),
+    });
+    this.counts$ = this.counts.asObservable();
+    this.transitions$ = defer(() => {
+      this.transitionSubscribers += 1;
+      this.reconciler.trackTransitions = true;
+      return this.transitions;
+    }).pipe(
+      finalize(() => {
+        this.transitionSubscribers -= 1;
+        if (this.transitionSubscribers === 0) {
+          this.reconciler.trackTransitions = false;
+          this.reconciler.resetTransitions();
+        }
+      }),
+    );
+  }
+
+  /** Subscribes to the ticks; what fails there is reported, never thrown. */
+  start(): void {
+    const reportTick = (message: string, cause?: unknown): void => this.errors.report('tick', message, undefined, cause);
+    let ticks: Subscription | undefined;
+    try {
+      ticks = tickStream(this.settings.tick, this.settings.scheduler, reportTick).subscribe({
+        next: () => this.onTick(),
+        // Only a caller's scheduler can get here (a caller's tick Observable is retried, then
+        // completes): without this handler RxJS would rethrow the error on a timer, in the host.
+        error: (err: unknown) => reportTick(`the tick scheduler failed; ticking has stopped: ${messageOf(err)}`, err),
+      });
+    } catch (err) {
+      // A caller's scheduler or tick Observable that throws as it is subscribed to.
+      reportTick(`subscribing to the ticks threw; ticking has stopped: ${messageOf(err)}`, err);
+    }
+    this.subscriptions.add(guardedTeardown(ticks, (err) => reportTick(`ending the ticks threw: ${messageOf(err)}`, err)));
+  }
+
+  /** See `WorkerStateTracker.feed`. */
+  feed(snapshot: SnapshotInput): void {
+    if (this.closed) return;
+    if (!isSnapshotLike(snapshot)) {
+      this.errors.report(
+        'snapshot',
+        `snapshot must be a Map or an iterable of [workerId, worker] pairs, got ${describeValue(snapshot)}`,
+        'snapshot',
+      );
+      return;
+    }
+    this.latest = snapshot;
+  }
+
+  /** See `WorkerStateTracker.connect`. */
+  connect(snapshots$: Observable<SnapshotInput>): Subscription {
+    if (this.closed) return Subscription.EMPTY;
+    const report = (message: string, field?: string, cause?: unknown): void =>
+      this.errors.report('source', message, field, cause);
+    if (!isObservableSafe(snapshots$)) {
+      report(`connect() needs an Observable of snapshots, got ${describeValue(snapshots$)}`, 'snapshots$');
+      return Subscription.EMPTY;
+    }
+    const subscription = new Subscription();
+    let inner: Subscription | undefined;
+    try {
+      inner = snapshots$.subscribe({
+        next: (snapshot) => this.feed(snapshot),
+        error: (err: unknown) => report(`the connected snapshot Observable errored: ${messageOf(err)}`, undefined, err),
+      });
+    } catch (err) {
+      report(`subscribing to the snapshot Observable threw: ${messageOf(err)}`, undefined, err);
+    }
+    // The Observable's own teardown may throw (or its subscribe may have returned something
+    // that is not a Subscription): that is reported, never thrown out of unsubscribe() or stop().
+    subscription.add(
+      guardedTeardown(inner, (err) =>
+        report(`unsubscribing from the snapshot Observable threw: ${messageOf(err)}`, undefined, err),
+      ),
+    );
+    this.subscriptions.add(subscription);
+    subscription.add(() => this.subscriptions.remove(subscription));
+    return subscription;
+  }
+
+  /** Stops ticking, lets go of the snapshot and completes `counts$` and `transitions$`. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.subscriptions.unsubscribe();
+    } catch (err) {
+      // Every teardown added is guarded; this only keeps close() whole if one ever is not.
+      this.errors.report('source', `stopping threw: ${messageOf(err)}`, undefined, err);
+    }
+    this.latest = undefined;
+    this.counts.complete();
+    this.transitions.complete();
+  }
+
+  /**
+   * One tick. A tick asked for while one is running (a subscriber of `transitions$` or
+   * `counts$` that feeds and ticks again) runs right after it, not inside it: inside, it would
+   * rewrite the transitions the running tick is still publishing, and its counts would be
+   * overtaken by the older ones. Ticks asked for meanwhile are one: each samples the latest
+   * snapshot anyway.
+   */
+  private onTick(): void {
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = true;
+    try {
+      let runs = 0;
+      do {
+        if (runs === MAX_TICKS_IN_A_ROW) {
+          // A subscriber that ticks again on every tick would otherwise hold the host's event
+          // loop here for good.
+          this.errors.report(
+            'tick',
+            `subscribers asked for a tick from inside each of ${MAX_TICKS_IN_A_ROW} ticks in a row; the next one was dropped`,
+          );
+          break;
+        }
+        runs += 1;
+        this.tickAgain = false;
+        this.tickOnce();
+      } while (this.tickAgain && !this.closed);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Samples, reconciles and publishes; whatever throws is reported and the next tick runs. */
+  private tickOnce(): void {
+    try {
+      const snapshot = this.sample();
+      if (snapshot === undefined) return;
+      const counts = this.reconciler.reconcile(snapshot);
+      if (counts !== NOT_RECONCILED) this.publish(counts);
+    } catch (err) {
+      this.errors.report('tick', `a tick failed: ${messageOf(err)}`, undefined, err);
+    }
+  }
+
+  /** The snapshot for this tick: pulled from `source()` when given, else the latest fed. */
+  private sample(): SnapshotInput | undefined {
+    const source = this.settings.source;
+    if (source === undefined) return this.latest;
+    let pulled: unknown;
+    try {
+      pulled = source();
+    } catch (err) {
+      this.errors.report('source', `source() threw: ${messageOf(err)}`, undefined, err);
+      return undefined;
+    }
+    if (pulled === undefined) return this.latest;
+    if (!isSnapshotLike(pulled)) {
+      this.errors.report(
+        'source',
+        `source() must return a Map, an iterable of [workerId, worker] pairs or undefined, got ${describeValue(pulled)}`,
+        'snapshot',
+      );
+      return undefined;
+    }
+    this.latest = pulled;
+    return pulled;
+  }
+
+  /** Sets the gauges from one tick's counts, then publishes transitions and counts. */
+  private publish(counts: StateCounts): void {
+    try {
+      this.gauges.busy.set(counts.busy);
+      this.gauges.idle.set(counts.idle);
+      this.gauges.draining.set(counts.draining);
+      if (this.settings.healGauges) {
+        this.settings.metrics.workersActive.set(counts.workers);
+        this.settings.metrics.sessionsActive.set(counts.sessions);
+      }
+    } catch (err) {
+      this.errors.report('tick', `setting the gauges failed: ${messageOf(err)}`, undefined, err);
+    }
+    const transitions = this.reconciler.transitions;
+    for (let i = 0; i < transitions.length; i += 1) {
+      this.transitions.next(transitions[i] as WorkerTransition);
+    }
+    this.counts.next(counts);
+  }
+}
+
+/** `isObservable`, false where merely looking at `value` throws (a hostile Proxy). */
+function isObservableSafe(value: unknown): value is Observable<unknown> {
+  try {
+    return isObservable(value);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A teardown that unsubscribes `subscription` (anything a caller's `subscribe()` returned) and
+ * reports, rather than throws, what that throws.
+ */
+function guardedTeardown(subscription: unknown, onError: (err: unknown) => void): () => void {
+  return () => {
+    try {
+      (subscription as Subscription | undefined)?.unsubscribe();
+    } catch (err) {
+      // RxJS gathers what teardowns threw into one UnsubscriptionError with a numbered,
+      // multi-line message: each is reported on its own instead.
+      if (err instanceof UnsubscriptionError) for (const inner of err.errors as unknown[]) onError(inner);
+      else onError(err);
+    }
+  };
+}
