@@ -1,14 +1,10 @@
 import { Registry } from 'prom-client';
-import { NEVER, Subject, throwError } from 'rxjs';
+import { Subject, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import {
-  AppOverflow,
   EMPTY_COUNTS,
-  TelemetryError,
-  WorkerStateTracker,
   type SnapshotInput,
   type StateCounts,
-  type TelemetryEvent,
   type WorkerTransition,
 } from '../../lib';
 import { trackerFixture } from '../helpers/tracker-fixture';
@@ -418,123 +414,5 @@ describe('WorkerStateTracker: self-healing gauges', () => {
     tracker.record({ type: 'worker_spawned' });
     ticks.next();
     expect(await scrapeValue(fx.registry, 'blockyard_workers_active')).toBe(1);
-  });
-});
-
-describe('WorkerStateTracker: events', () => {
-  let tracker: WorkerStateTracker;
-  let errors: TelemetryError[];
-  beforeEach(() => {
-    ({ tracker, errors } = track({ tick: NEVER }));
-  });
-  afterEach(() => expect(errors).toEqual([]));
-
-  it('worker_spawned: spawned+1, active+1, cold start observed when given', async () => {
-    tracker.record({ type: 'worker_spawned', coldStartSeconds: 3 });
-    tracker.record({ type: 'worker_spawned' });
-    const s = await scrape(fx.registry);
-    expect(valueOf(s, 'blockyard_workers_spawned_total')).toBe(2);
-    expect(valueOf(s, 'blockyard_workers_active')).toBe(2);
-    expect(valueOf(s, 'blockyard_cold_start_seconds_count')).toBe(1);
-    expect(valueOf(s, 'blockyard_cold_start_seconds_bucket', { le: '4' })).toBe(1);
-  });
-
-  it('worker_stopped: stopped{reason}+1 and active-1, for every reason', async () => {
-    for (const reason of ['graceful', 'crashed', 'crashed', 'idle_timeout'] as const) {
-      tracker.record({ type: 'worker_stopped', reason });
-    }
-    const s = await scrape(fx.registry);
-    expect(valueOf(s, 'blockyard_workers_stopped_total', { reason: 'graceful' })).toBe(1);
-    expect(valueOf(s, 'blockyard_workers_stopped_total', { reason: 'crashed' })).toBe(2);
-    expect(valueOf(s, 'blockyard_workers_stopped_total', { reason: 'idle_timeout' })).toBe(1);
-    expect(valueOf(s, 'blockyard_workers_active')).toBe(-4);
-  });
-
-  it('sessions, uploads and audit drops move their collectors', async () => {
-    tracker.record({ type: 'session_opened' });
-    tracker.record({ type: 'session_opened' });
-    tracker.record({ type: 'session_closed' });
-    tracker.record({ type: 'bundle_uploaded' });
-    tracker.record({ type: 'audit_entry_dropped' });
-    tracker.record({ type: 'audit_entry_dropped' });
-    const s = await scrape(fx.registry);
-    expect(valueOf(s, 'blockyard_sessions_active')).toBe(1);
-    expect(valueOf(s, 'blockyard_bundles_uploaded_total')).toBe(1);
-    expect(valueOf(s, 'blockyard_audit_entries_dropped_total')).toBe(2);
-  });
-
-  it('bundle_restored: succeeded or failed +1, build time observed on success only', async () => {
-    tracker.record({ type: 'bundle_restored', ok: true, seconds: 30 });
-    tracker.record({ type: 'bundle_restored', ok: true });
-    tracker.record({ type: 'bundle_restored', ok: false, seconds: 12 });
-    const s = await scrape(fx.registry);
-    expect(valueOf(s, 'blockyard_bundle_restores_succeeded_total')).toBe(2);
-    expect(valueOf(s, 'blockyard_bundle_restores_failed_total')).toBe(1);
-    expect(valueOf(s, 'blockyard_build_seconds_count')).toBe(1);
-    expect(valueOf(s, 'blockyard_build_seconds_sum')).toBe(30);
-  });
-
-  it('proxy_request: requests{app or unknown, class}+1 and duration observed when given', async () => {
-    tracker.record({ type: 'proxy_request', app: 'shiny', status: 200, seconds: 0.02 });
-    tracker.record({ type: 'proxy_request', app: 'shiny', status: 204 });
-    tracker.record({ type: 'proxy_request', app: 'shiny', status: 520 });
-    tracker.record({ type: 'proxy_request', status: 404, seconds: 0.001 });
-    const s = await scrape(fx.registry);
-    expect(valueOf(s, 'blockyard_proxy_requests_total', { app: 'shiny', status: '2xx' })).toBe(2);
-    expect(valueOf(s, 'blockyard_proxy_requests_total', { app: 'shiny', status: '5xx' })).toBe(1);
-    expect(valueOf(s, 'blockyard_proxy_requests_total', { app: 'unknown', status: '4xx' })).toBe(1);
-    expect(valueOf(s, 'blockyard_proxy_request_seconds_count')).toBe(2);
-    expect(valueOf(s, 'blockyard_proxy_request_seconds_bucket', { le: '0.005' })).toBe(1);
-  });
-
-  it('proxy_request counts are visible to every scrape, also through get() and the JSON form', async () => {
-    tracker.record({ type: 'proxy_request', app: 'a', status: 200 });
-    expect(await scrapeValue(fx.registry, 'blockyard_proxy_requests_total', { app: 'a', status: '2xx' })).toBe(1);
-    tracker.record({ type: 'proxy_request', app: 'a', status: 200 });
-    const json = await fx.registry.getMetricsAsJSON();
-    const requests = json.find((m) => m.name === 'blockyard_proxy_requests_total');
-    expect(requests?.values).toEqual([{ labels: { app: 'a', status: '2xx' }, value: 2 }]);
-    tracker.record({ type: 'proxy_request', app: 'a', status: 200 });
-    expect((await fx.metrics.proxyRequests.get()).values[0]?.value).toBe(3);
-  });
-
-  it('health_check_failed: health_checks_failed{app}+1', async () => {
-    tracker.record({ type: 'health_check_failed', app: 'a' });
-    tracker.record({ type: 'health_check_failed', app: 'a' });
-    tracker.record({ type: 'health_check_failed', app: 'b' });
-    const s = await scrape(fx.registry);
-    expect(valueOf(s, 'blockyard_health_checks_failed_total', { app: 'a' })).toBe(2);
-    expect(valueOf(s, 'blockyard_health_checks_failed_total', { app: 'b' })).toBe(1);
-  });
-
-  it('publishes every accepted event on events$ as a clean copy', () => {
-    const seen: TelemetryEvent[] = [];
-    tracker.events$.subscribe((e) => seen.push(e));
-    const original = { type: 'proxy_request' as const, app: 'a', status: 200, extra: 'dropped' };
-    tracker.record(original);
-    tracker.record({ type: 'session_opened' });
-    expect(seen).toEqual([
-      { type: 'proxy_request', app: 'a', status: 200, seconds: undefined, trace: undefined },
-      { type: 'session_opened' },
-    ]);
-    expect(seen[0]).not.toBe(original);
-  });
-});
-
-describe('WorkerStateTracker: bounded app label', () => {
-  it('counts apps beyond maxApps under the overflow value and reports the first overflow once', async () => {
-    const { tracker, errors } = track({ tick: NEVER, maxApps: 2 });
-    for (const app of ['a', 'b', 'c', 'd', 'a']) tracker.record({ type: 'proxy_request', app, status: 200 });
-    tracker.record({ type: 'proxy_request', status: 404 });
-    tracker.record({ type: 'health_check_failed', app: 'e' });
-    const s = await scrape(fx.registry);
-    expect(valueOf(s, 'blockyard_proxy_requests_total', { app: 'a' })).toBe(2);
-    expect(valueOf(s, 'blockyard_proxy_requests_total', { app: 'b' })).toBe(1);
-    expect(valueOf(s, 'blockyard_proxy_requests_total', { app: AppOverflow })).toBe(2);
-    expect(valueOf(s, 'blockyard_proxy_requests_total', { app: 'unknown' })).toBe(1);
-    expect(valueOf(s, 'blockyard_health_checks_failed_total', { app: AppOverflow })).toBe(1);
-    expect(errors.map((e) => [e.origin, e.field, e.message])).toEqual([
-      ['bound', 'app', 'more than 2 distinct app names; "c" and later new apps are counted as __overflow__'],
-    ]);
   });
 });
