@@ -5,7 +5,13 @@
  */
 import { Counter, Histogram, Registry } from 'prom-client';
 import { NEVER } from 'rxjs';
-import { PROXY_REQUEST_BUCKETS, WorkerStateTracker, newMetrics, proxyStatusClass, type ProxyRequestEvent } from '../lib';
+import {
+  PROXY_REQUEST_BUCKETS,
+  WorkerStateTracker,
+  newMetrics,
+  proxyStatusClass,
+  type ProxyRequestEvent,
+} from '../lib';
 import type { Comparison } from './harness';
 
 const STATUSES = [200, 200, 200, 200, 200, 200, 204, 301, 304, 404, 404, 500, 502, 101, 418];
@@ -56,7 +62,7 @@ export function eventComparison(): { comparison: Comparison; stop: () => void } 
       ours: () => {
         for (let i = 0; i < events.length; i += 1) tracker.record(events[i] as ProxyRequestEvent);
         // A scrape now and then hands the buffered counts over, as in production.
-        sink += (registry.getSingleMetric('blockyard_proxy_requests_total') ? 1 : 0);
+        sink += registry.getSingleMetric('blockyard_proxy_requests_total') ? 1 : 0;
         tracker.flush();
       },
       floor: () => {

@@ -19,7 +19,14 @@ import { join } from 'node:path';
 import { compare, median, mergeRuns, table, type Comparison, type ComparisonResult } from './harness';
 import { eventComparison } from './events';
 import { bytesPerTick, reconcileComparisons } from './reconcile';
-import { concurrentSection, expositionSection, figuresTable, memorySection, type BenchSection, type Figure } from './scrape';
+import {
+  concurrentSection,
+  expositionSection,
+  figuresTable,
+  memorySection,
+  type BenchSection,
+  type Figure,
+} from './scrape';
 
 /** What one process measured: the parts of {@link BenchSection} it fills. */
 type Measured = BenchSection;
@@ -114,7 +121,9 @@ function mergeFigures(runs: readonly (readonly Figure[])[]): Figure[] {
     const met =
       figure.met === undefined
         ? undefined
-        : runs.every((figures) => figures.find((f) => f.case === figure.case && f.figure === figure.figure)?.met === true);
+        : runs.every(
+            (figures) => figures.find((f) => f.case === figure.case && f.figure === figure.figure)?.met === true,
+          );
     return { ...figure, value, ...(met === undefined ? {} : { met }) };
   });
 }

@@ -64,7 +64,12 @@ async function measure(events: number, apps: number, gc: () => void): Promise<Me
   for (let n = 1; n <= events; n += 1) {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     const app = seed % 97 === 0 ? undefined : names[seed % apps];
-    tracker.record({ type: 'proxy_request', app, status: STATUSES[seed % STATUSES.length] as number, seconds: (seed % 1000) / 500 });
+    tracker.record({
+      type: 'proxy_request',
+      app,
+      status: STATUSES[seed % STATUSES.length] as number,
+      seconds: (seed % 1000) / 500,
+    });
     if (n % 10 === 0) tracker.record({ type: 'health_check_failed', app: names[(seed >> 3) % apps] as string });
     if (n % scrapeEvery === 0) {
       await registry.metrics();

@@ -45,7 +45,12 @@ export function countByHand(snapshot: ReadonlyMap<string, ActiveWorker>): {
 }
 
 /** The floor: count and set the gauges by hand with plain prom-client. */
-function floorTick(snapshot: Map<string, ActiveWorker>, byState: Gauge<'state'>, active: Gauge, sessionsGauge: Gauge): void {
+function floorTick(
+  snapshot: Map<string, ActiveWorker>,
+  byState: Gauge<'state'>,
+  active: Gauge,
+  sessionsGauge: Gauge,
+): void {
   const { busy, idle, draining, sessions } = countByHand(snapshot);
   byState.labels('busy').set(busy);
   byState.labels('idle').set(idle);

@@ -68,7 +68,8 @@ function* events(apps: number): Generator<TelemetryEvent> {
     for (let k = 0; k <= i % 3; k += 1) yield { type: 'health_check_failed', app: `app-${i}` };
   }
   for (let k = 0; k < 12; k += 1) yield { type: 'worker_spawned', coldStartSeconds: 0.4 + k * 5 };
-  for (let k = 0; k < 6; k += 1) yield { type: 'worker_stopped', reason: STOP_REASONS[k % 3] as (typeof STOP_REASONS)[number] };
+  for (let k = 0; k < 6; k += 1)
+    yield { type: 'worker_stopped', reason: STOP_REASONS[k % 3] as (typeof STOP_REASONS)[number] };
   for (let k = 0; k < 4; k += 1) yield { type: 'bundle_uploaded' };
   for (let k = 0; k < 5; k += 1) yield { type: 'bundle_restored', ok: k !== 4, seconds: 3 + k * 100 };
   for (let k = 0; k < 2; k += 1) yield { type: 'audit_entry_dropped' };
@@ -131,7 +132,10 @@ function registryIn(format: 'prometheus' | 'openmetrics'): Registry {
  * Two registries in `format` holding the same values for `apps` apps. Resolves once both are
  * filled and their expositions compared; rejects if they differ.
  */
-export async function scrapeFixture(apps: number, format: 'prometheus' | 'openmetrics' = 'prometheus'): Promise<ScrapeFixture> {
+export async function scrapeFixture(
+  apps: number,
+  format: 'prometheus' | 'openmetrics' = 'prometheus',
+): Promise<ScrapeFixture> {
   const ours = registryIn(format);
   const ticks = new Subject<void>();
   const tracker = new WorkerStateTracker({ metrics: newMetrics(ours), tick: ticks, maxApps: Math.max(apps, 1000) });
@@ -148,7 +152,9 @@ export async function scrapeFixture(apps: number, format: 'prometheus' | 'openme
   const [a, b] = [await ours.metrics(), await plain.metrics()];
   if (a !== b) {
     const at = [...a].findIndex((ch, i) => ch !== b[i]);
-    throw new Error(`scrape fixture: the two registries differ at byte ${at}: ${JSON.stringify(a.slice(at - 80, at + 80))}`);
+    throw new Error(
+      `scrape fixture: the two registries differ at byte ${at}: ${JSON.stringify(a.slice(at - 80, at + 80))}`,
+    );
   }
   return {
     ours,

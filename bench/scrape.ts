@@ -101,7 +101,12 @@ export async function expositionSection(): Promise<BenchSection> {
         ];
         figures.push(
           { case: `scrape exposition, ${label}`, figure: 'bytes, ours', value: ours.length, unit: 'B' },
-          { case: `scrape exposition, ${label}`, figure: 'bytes, plain registry.metrics()', value: floor.length, unit: 'B' },
+          {
+            case: `scrape exposition, ${label}`,
+            figure: 'bytes, plain registry.metrics()',
+            value: floor.length,
+            unit: 'B',
+          },
           { case: `scrape exposition, ${label}`, figure: 'bytes, ours gzipped', value: gzipped.length, unit: 'B' },
         );
       } finally {
@@ -296,9 +301,7 @@ export async function concurrentSection(apps = 1000): Promise<BenchSection> {
       const reps = key.startsWith('ours') ? 3 : 1;
       const results: WrkRun[] = [];
       for (let r = 0; r < reps; r += 1) {
-        results.push(
-          parseWrk(await run(...onCore(pin, 1, 'wrk', [...args, `-d${RUN_SECONDS}s`, '--latency', url]))),
-        );
+        results.push(parseWrk(await run(...onCore(pin, 1, 'wrk', [...args, `-d${RUN_SECONDS}s`, '--latency', url]))));
       }
       runs.set(key, medianRun(results));
     }
@@ -370,7 +373,14 @@ export async function memorySection(events = 3_000_000, apps = 50_000): Promise<
     figures: [
       { case: c, figure: 'heap before (after GC)', value: mb(m.heapBefore), unit: 'MiB' },
       { case: c, figure: 'heap after (after GC)', value: mb(m.heapAfter), unit: 'MiB' },
-      { case: c, figure: 'heap growth', value: mb(m.growth), unit: 'MiB', goal: '<= 16 MiB', met: m.growth <= 16 * 2 ** 20 },
+      {
+        case: c,
+        figure: 'heap growth',
+        value: mb(m.growth),
+        unit: 'MiB',
+        goal: '<= 16 MiB',
+        met: m.growth <= 16 * 2 ** 20,
+      },
       {
         case: c,
         figure: `heap growth from ${first?.events.toLocaleString('en')} to ${last?.events.toLocaleString('en')} events`,
@@ -395,7 +405,14 @@ export async function memorySection(events = 3_000_000, apps = 50_000): Promise<
         goal: `<= ${seriesBound * 5}`,
         met: m.proxySeries <= seriesBound * 5,
       },
-      { case: c, figure: 'series of blockyard_health_checks_failed_total', value: m.healthSeries, unit: '', goal: `<= ${seriesBound}`, met: m.healthSeries <= seriesBound },
+      {
+        case: c,
+        figure: 'series of blockyard_health_checks_failed_total',
+        value: m.healthSeries,
+        unit: '',
+        goal: `<= ${seriesBound}`,
+        met: m.healthSeries <= seriesBound,
+      },
       {
         case: c,
         figure: 'requests counted (all of them)',
@@ -422,6 +439,10 @@ export function figuresTable(figures: readonly Figure[]): string {
   ]);
   const header = ['case', 'figure', 'value', 'goal'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

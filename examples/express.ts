@@ -25,7 +25,10 @@ export interface ExampleApp {
 }
 
 /** Starts the example on 127.0.0.1 (`port` 0 picks a free port). */
-export async function startExpressExample({ port = 9464, token }: { port?: number; token?: string } = {}): Promise<ExampleApp> {
+export async function startExpressExample({
+  port = 9464,
+  token,
+}: { port?: number; token?: string } = {}): Promise<ExampleApp> {
   const metrics = newMetrics(new Registry());
   metrics.workersSpawned.inc(); // something to see on the first scrape
 

@@ -13,7 +13,10 @@ import { metricsHandler, newMetrics } from '../lib';
 import type { ExampleApp } from './express';
 
 /** Starts the example on 127.0.0.1 (`port` 0 picks a free port). */
-export async function startFastifyExample({ port = 9464, token }: { port?: number; token?: string } = {}): Promise<ExampleApp> {
+export async function startFastifyExample({
+  port = 9464,
+  token,
+}: { port?: number; token?: string } = {}): Promise<ExampleApp> {
   const metrics = newMetrics(new Registry());
   metrics.workersSpawned.inc(); // something to see on the first scrape
 

@@ -32,11 +32,7 @@ export class TelemetryError extends Error {
   /** The offending field, where the problem is one field's value. */
   readonly field: string | undefined;
 
-  constructor(
-    origin: TelemetryErrorOrigin,
-    message: string,
-    options: { field?: string; cause?: unknown } = {},
-  ) {
+  constructor(origin: TelemetryErrorOrigin, message: string, options: { field?: string; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TelemetryError';
     this.origin = origin;

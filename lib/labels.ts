@@ -26,11 +26,7 @@ export const ReasonIdleTimeout = 'idle_timeout';
 export type StopReason = typeof ReasonGraceful | typeof ReasonCrashed | typeof ReasonIdleTimeout;
 
 /** Every stop reason, in contract order. Frozen: the label set is the contract. */
-export const STOP_REASONS: readonly StopReason[] = Object.freeze([
-  ReasonGraceful,
-  ReasonCrashed,
-  ReasonIdleTimeout,
-]);
+export const STOP_REASONS: readonly StopReason[] = Object.freeze([ReasonGraceful, ReasonCrashed, ReasonIdleTimeout]);
 
 /*
  * Worker states for `blockyard_workers`. Derived from each tick's snapshot, never from
@@ -49,11 +45,7 @@ export const StateDraining = 'draining';
 export type WorkerState = typeof StateBusy | typeof StateIdle | typeof StateDraining;
 
 /** Every worker state, in contract order. Frozen: the label set is the contract. */
-export const WORKER_STATES: readonly WorkerState[] = Object.freeze([
-  StateBusy,
-  StateIdle,
-  StateDraining,
-]);
+export const WORKER_STATES: readonly WorkerState[] = Object.freeze([StateBusy, StateIdle, StateDraining]);
 
 /**
  * The `app` label of proxy requests that resolve to no app (a 404 on an unknown name). A
@@ -78,13 +70,7 @@ export const AppOverflow = '__overflow__';
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
 
 /** Every status class, lowest first. */
-export const STATUS_CLASSES: readonly StatusClass[] = Object.freeze([
-  '1xx',
-  '2xx',
-  '3xx',
-  '4xx',
-  '5xx',
-]);
+export const STATUS_CLASSES: readonly StatusClass[] = Object.freeze(['1xx', '2xx', '3xx', '4xx', '5xx']);
 
 /**
  * Returns the "Nxx" status class for an HTTP status code, exactly as the Go package does:

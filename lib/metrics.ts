@@ -6,7 +6,14 @@
  *
  * @packageDocumentation
  */
-import { Counter, Gauge, Histogram, Registry, register as defaultRegistry, type RegistryContentType } from 'prom-client';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  register as defaultRegistry,
+  type RegistryContentType,
+} from 'prom-client';
 import { acceptPlainObserve, exemplarConfig } from './exemplars';
 import { WORKER_STATES } from './labels';
 import { describeValue, messageOf } from './describe-value';
@@ -106,9 +113,7 @@ export function newMetrics(registry: Registry<RegistryContentType> = defaultRegi
     typeof (registry as Partial<Registry>).registerMetric !== 'function' ||
     typeof (registry as Partial<Registry>).metrics !== 'function'
   ) {
-    throw new TypeError(
-      `newMetrics: registry must be a prom-client Registry, got ${describeValue(registry)}`,
-    );
+    throw new TypeError(`newMetrics: registry must be a prom-client Registry, got ${describeValue(registry)}`);
   }
   const taken = METRIC_NAMES.filter((name) => registry.getSingleMetric(name) !== undefined);
   if (taken.length > 0) {

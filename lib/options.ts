@@ -78,7 +78,11 @@ export class OptionChecks {
   }
 
   /** `value` is absent or a function; `shape` names its signature in the message. */
-  func<F extends (...args: never[]) => unknown>(name: string, value: F | undefined, shape = 'a function'): F | undefined {
+  func<F extends (...args: never[]) => unknown>(
+    name: string,
+    value: F | undefined,
+    shape = 'a function',
+  ): F | undefined {
     if (value !== undefined && typeof value !== 'function') this.reject(name, shape, value);
     return value;
   }

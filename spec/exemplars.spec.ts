@@ -87,16 +87,23 @@ describe('exemplars on an OpenMetrics registry', () => {
     expect(() => metrics.proxyRequestDuration.observe(Number.NaN)).toThrow(TypeError); // as before
   });
 
-  it('attaches the event\'s trace to the bucket a proxy_request lands in', async () => {
+  it("attaches the event's trace to the bucket a proxy_request lands in", async () => {
     const metrics = newMetrics(openMetricsRegistry());
     trackerOf(metrics).record({ type: 'proxy_request', app: 'demo', status: 200, seconds: 0.2, trace: TRACE });
     const text = await metrics.registry.metrics();
     const [exemplar, ...others] = exemplarsOf(text, PROXY);
     expect(others).toEqual([]);
-    expect(exemplar).toMatchObject({ le: '0.25', value: 0.2, labels: { trace_id: TRACE.traceId, span_id: TRACE.spanId } });
+    expect(exemplar).toMatchObject({
+      le: '0.25',
+      value: 0.2,
+      labels: { trace_id: TRACE.traceId, span_id: TRACE.spanId },
+    });
     expect(Math.abs((exemplar?.timestamp ?? 0) - Date.now() / 1000)).toBeLessThan(60);
     expect(text).toMatch(
-      new RegExp(`^${PROXY}_bucket\\{le="0.25"\\} 1 # \\{trace_id="${TRACE.traceId}",span_id="${TRACE.spanId}"\\} 0.2 \\d+(\\.\\d+)?$`, 'm'),
+      new RegExp(
+        `^${PROXY}_bucket\\{le="0.25"\\} 1 # \\{trace_id="${TRACE.traceId}",span_id="${TRACE.spanId}"\\} 0.2 \\d+(\\.\\d+)?$`,
+        'm',
+      ),
     );
   });
 
@@ -126,7 +133,7 @@ describe('exemplars on an OpenMetrics registry', () => {
     expect(tracing.spans().map((s) => s.spanContext().traceId)).toContain(ids.trace_id);
   });
 
-  it('prefers the event\'s explicit trace over the active span', async () => {
+  it("prefers the event's explicit trace over the active span", async () => {
     const metrics = newMetrics(openMetricsRegistry());
     const tracker = trackerOf(metrics);
     const other = { traceId: 'f'.repeat(32), spanId: 'e'.repeat(16) };
@@ -152,7 +159,7 @@ describe('exemplars on an OpenMetrics registry', () => {
 });
 
 describe('activeTraceRef', () => {
-  it('is the active sampled span\'s ids, and undefined otherwise', () => {
+  it("is the active sampled span's ids, and undefined otherwise", () => {
     expect(activeTraceRef()).toBeUndefined();
     installInMemoryTracing(); // an async context manager, so context.with takes effect
     expect(withSpan(TRACE, true, activeTraceRef)).toEqual(TRACE);

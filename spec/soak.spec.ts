@@ -244,7 +244,8 @@ describe('soak: 100k churning workers, real ticks, thousands of events a second,
           expected.proxySeconds += 1;
           expected.proxySecondsSum += seconds;
         }
-        const trace = rand() < 0.01 ? { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' } : undefined;
+        const trace =
+          rand() < 0.01 ? { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' } : undefined;
         record({ type: 'proxy_request', app, status, seconds, trace });
       } else if (r < 0.75) {
         const app = pick(apps);

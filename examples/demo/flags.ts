@@ -89,7 +89,11 @@ function integerIn(min: number, max: number): (raw: string) => number | undefine
 
 const RULES: Readonly<Record<FlagName, FlagRule>> = {
   port: { key: 'port', what: 'an integer 0 … 65535', parse: integerIn(0, 65535) },
-  tick: { key: 'tickMs', what: `milliseconds, an integer ${MIN_TICK_MS} … ${MAX_TICK_MS}`, parse: integerIn(MIN_TICK_MS, MAX_TICK_MS) },
+  tick: {
+    key: 'tickMs',
+    what: `milliseconds, an integer ${MIN_TICK_MS} … ${MAX_TICK_MS}`,
+    parse: integerIn(MIN_TICK_MS, MAX_TICK_MS),
+  },
   seed: { key: 'seed', what: `an integer 0 … ${MAX_SEED}`, parse: integerIn(0, MAX_SEED) },
   apps: { key: 'apps', what: `an integer 1 … ${MAX_APPS}`, parse: integerIn(1, MAX_APPS) },
   duration: {

@@ -52,7 +52,9 @@ export async function startDemo(flags: DemoFlags, output: DemoOutput): Promise<R
   subscriptions.push(
     tracker.errors$.subscribe((error) => {
       trackerErrors += 1;
-      output.err(`tracker error (${error.origin}${error.field === undefined ? '' : `, ${error.field}`}): ${error.message}`);
+      output.err(
+        `tracker error (${error.origin}${error.field === undefined ? '' : `, ${error.field}`}): ${error.message}`,
+      );
     }),
   );
 
@@ -174,7 +176,9 @@ function waitForStop(durationSeconds: number): { reason: Promise<string>; dispos
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const timeout =
-      durationSeconds > 0 ? setTimeout(() => resolve(`--duration ${durationSeconds}`), durationSeconds * 1000) : undefined;
+      durationSeconds > 0
+        ? setTimeout(() => resolve(`--duration ${durationSeconds}`), durationSeconds * 1000)
+        : undefined;
     dispose = (): void => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

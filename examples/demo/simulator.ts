@@ -281,7 +281,7 @@ export class OrchestratorSimulator {
   }
 
   private finishColdStarts(now: Date): void {
-    for (let i = 0; i < this.pendingSpawns.length; ) {
+    for (let i = 0; i < this.pendingSpawns.length;) {
       const p = this.pendingSpawns[i] as PendingSpawn;
       if (p.readyAtStep > this.stepCount) {
         i += 1;
@@ -319,7 +319,7 @@ export class OrchestratorSimulator {
   }
 
   private finishRestores(): void {
-    for (let i = 0; i < this.pendingRestores.length; ) {
+    for (let i = 0; i < this.pendingRestores.length;) {
       const r = this.pendingRestores[i] as PendingRestore;
       if (r.doneAtStep > this.stepCount) {
         i += 1;

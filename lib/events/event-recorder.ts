@@ -121,7 +121,9 @@ export class EventRecorder {
     try {
       (EVENT_EFFECTS[event.type] as Effect<TelemetryEventType>)(event as never, this.targets);
     } catch (err) {
-      this.report(new TelemetryError('event', `recording a ${event.type} event failed: ${messageOf(err)}`, { cause: err }));
+      this.report(
+        new TelemetryError('event', `recording a ${event.type} event failed: ${messageOf(err)}`, { cause: err }),
+      );
     }
     return event;
   }
@@ -131,7 +133,9 @@ export class EventRecorder {
     try {
       this.targets.proxyCounts.flush();
     } catch (err) {
-      this.report(new TelemetryError('event', `flushing proxy request counts failed: ${messageOf(err)}`, { cause: err }));
+      this.report(
+        new TelemetryError('event', `flushing proxy request counts failed: ${messageOf(err)}`, { cause: err }),
+      );
     }
   }
 

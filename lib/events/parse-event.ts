@@ -70,7 +70,10 @@ function copyTrace(trace: TraceRef | undefined): TraceRef | undefined {
 export function parseEvent(input: unknown): ParsedEvent {
   try {
     if (input === null || typeof input !== 'object') {
-      return { ok: false, problem: { field: 'event', message: `event must be an object, got ${describeValue(input)}` } };
+      return {
+        ok: false,
+        problem: { field: 'event', message: `event must be an object, got ${describeValue(input)}` },
+      };
     }
     const e = input as Record<string, unknown>;
     const type = e.type;

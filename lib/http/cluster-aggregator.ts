@@ -20,7 +20,15 @@ import { AggregatorRegistry, Registry } from 'prom-client';
 import { describeValue } from '../describe-value';
 import type { Closable } from '../lifecycle';
 import { OptionChecks } from '../options';
-import { REQUEST, RESPONSE, isMessage, malformedAnswer, type MetricsJSON, type MetricsRequest, type MetricsResponse } from './cluster-protocol';
+import {
+  REQUEST,
+  RESPONSE,
+  isMessage,
+  malformedAnswer,
+  type MetricsJSON,
+  type MetricsRequest,
+  type MetricsResponse,
+} from './cluster-protocol';
 import type { MetricsSource } from './metrics-source';
 import { registryAsJSON } from './render-registry';
 
@@ -147,7 +155,11 @@ export class ClusterAggregator implements MetricsSource, Closable {
     // would serve a partial sum, which Prometheus reads as counters reset.
     const problem = malformedAnswer(message.metrics);
     if (problem !== undefined) {
-      this.settle(message.id, scrape, new Error(`ClusterAggregator: worker ${worker.id} sent a malformed answer: ${problem}`));
+      this.settle(
+        message.id,
+        scrape,
+        new Error(`ClusterAggregator: worker ${worker.id} sent a malformed answer: ${problem}`),
+      );
       return;
     }
     scrape.responses.push(message.metrics as MetricsJSON);

@@ -87,7 +87,8 @@ export function malformedAnswer(metrics: unknown): string | undefined {
     if (typeof m.name !== 'string' || !METRIC_NAME.test(m.name)) return `a metric name is ${describeValue(m.name)}`;
     if (typeof m.help !== 'string') return `${m.name}: help is ${describeValue(m.help)}`;
     if (!METRIC_TYPES.has(m.type)) return `${m.name}: type is ${describeValue(m.type)}`;
-    if (m.aggregator !== undefined && typeof m.aggregator !== 'string') return `${m.name}: aggregator is ${describeValue(m.aggregator)}`;
+    if (m.aggregator !== undefined && typeof m.aggregator !== 'string')
+      return `${m.name}: aggregator is ${describeValue(m.aggregator)}`;
     if (!Array.isArray(m.values)) return `${m.name}: values is ${describeValue(m.values)}, not a list`;
     for (const value of m.values as unknown[]) {
       const v = value as Partial<Record<'value' | 'labels' | 'metricName', unknown>> | null;
@@ -98,7 +99,8 @@ export function malformedAnswer(metrics: unknown): string | undefined {
         return `${m.name}: a sample name is ${describeValue(v.metricName)}`;
       }
       if (v.labels !== undefined) {
-        if (v.labels === null || typeof v.labels !== 'object') return `${m.name}: labels are ${describeValue(v.labels)}`;
+        if (v.labels === null || typeof v.labels !== 'object')
+          return `${m.name}: labels are ${describeValue(v.labels)}`;
         for (const [label, labelValue] of Object.entries(v.labels)) {
           if (!isName(label, LABEL_NAME, labelNames)) return `${m.name}: a label name is ${describeValue(label)}`;
           if (typeof labelValue !== 'string' && typeof labelValue !== 'number') {

@@ -50,7 +50,10 @@ function parseRanges(header: string | readonly string[] | undefined): MediaRange
     ranges.push({ type, params, q });
   }
   // Highest preference first; equal preferences keep the order the client wrote.
-  return ranges.map((r, i) => ({ r, i })).sort((a, b) => b.r.q - a.r.q || a.i - b.i).map(({ r }) => r);
+  return ranges
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => b.r.q - a.r.q || a.i - b.i)
+    .map(({ r }) => r);
 }
 
 /**

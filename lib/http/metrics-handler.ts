@@ -15,7 +15,12 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { register as defaultRegistry, type Registry, type RegistryContentType } from 'prom-client';
 import { OptionChecks } from '../options';
 import { CONTENT_TYPES, acceptsGzip, negotiateFormat } from './content-negotiation';
-import { HANDLER_OPTION_NAMES, checkHandlerOptions, type CheckedHandlerOptions, type MetricsHandlerOptions } from './handler-options';
+import {
+  HANDLER_OPTION_NAMES,
+  checkHandlerOptions,
+  type CheckedHandlerOptions,
+  type MetricsHandlerOptions,
+} from './handler-options';
 import { toMetricsSource, type MetricsSource } from './metrics-source';
 import { plainText, shortMessage, writeResponse } from './plain-response';
 import { selfMetricsOn, type SelfMetrics } from './self-metrics';

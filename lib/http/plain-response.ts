@@ -13,7 +13,9 @@ import { messageOf } from '../describe-value';
  * @internal
  */
 export function shortMessage(thrown: unknown): string {
-  const line = messageOf(thrown).replace(/[\r\n]+/g, ' ').trim();
+  const line = messageOf(thrown)
+    .replace(/[\r\n]+/g, ' ')
+    .trim();
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
@@ -27,7 +29,10 @@ const PLAIN_HEADERS: OutgoingHttpHeaders = {
  * every answer of the metrics listener but the exposition itself.
  * @internal
  */
-export function plainText(text: string, extra: OutgoingHttpHeaders = {}): { headers: OutgoingHttpHeaders; body: Buffer } {
+export function plainText(
+  text: string,
+  extra: OutgoingHttpHeaders = {},
+): { headers: OutgoingHttpHeaders; body: Buffer } {
   const body = Buffer.from(text, 'utf8');
   return { headers: { ...PLAIN_HEADERS, 'Content-Length': body.length, ...extra }, body };
 }

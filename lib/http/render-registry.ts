@@ -13,12 +13,7 @@
  *
  * @packageDocumentation
  */
-import {
-  Registry,
-  type MetricObjectWithValues,
-  type MetricValue,
-  type RegistryContentType,
-} from 'prom-client';
+import { Registry, type MetricObjectWithValues, type MetricValue, type RegistryContentType } from 'prom-client';
 import { CONTENT_TYPES, type ExpositionFormat } from './content-negotiation';
 
 /** What prom-client reads from a collector: what `registry.getMetricsAsArray()` holds. */
@@ -83,9 +78,7 @@ export function renderRegistry(registry: Registry<RegistryContentType>, format: 
       help: collector.help,
       async get(): Promise<MetricObjectWithValues<MetricValue<string>>> {
         const data =
-          typeof collector.getForPromString === 'function'
-            ? await collector.getForPromString()
-            : await collector.get();
+          typeof collector.getForPromString === 'function' ? await collector.getForPromString() : await collector.get();
         return { ...data, name: familyName(name, data.type, format) };
       },
     };

@@ -25,7 +25,9 @@ export function selfMetricsOn(registry: Registry): SelfMetrics {
   const scrapesTaken = registry.getSingleMetric(SCRAPES_METRIC_NAME);
   const inFlightTaken = registry.getSingleMetric(SCRAPES_IN_FLIGHT_METRIC_NAME);
   if (scrapesTaken !== undefined && !(scrapesTaken instanceof Counter)) {
-    throw new TypeError(`metricsHandler: selfMetrics: the registry already holds a ${SCRAPES_METRIC_NAME} that is not a Counter`);
+    throw new TypeError(
+      `metricsHandler: selfMetrics: the registry already holds a ${SCRAPES_METRIC_NAME} that is not a Counter`,
+    );
   }
   if (inFlightTaken !== undefined && !(inFlightTaken instanceof Gauge)) {
     throw new TypeError(

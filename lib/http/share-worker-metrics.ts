@@ -8,7 +8,14 @@ import { register as defaultRegistry, type Registry, type RegistryContentType } 
 import { messageOf } from '../describe-value';
 import { stopFunction, type StopFunction } from '../lifecycle';
 import { OptionChecks } from '../options';
-import { REQUEST, RESPONSE, encodeNonFinite, isMessage, type MetricsRequest, type MetricsResponse } from './cluster-protocol';
+import {
+  REQUEST,
+  RESPONSE,
+  encodeNonFinite,
+  isMessage,
+  type MetricsRequest,
+  type MetricsResponse,
+} from './cluster-protocol';
 import { registryAsJSON } from './render-registry';
 
 /**

@@ -5,7 +5,12 @@
  *
  * @packageDocumentation
  */
-export { fastifyTracing, type FastifyReplyLike, type FastifyRequestLike, type FastifyTracingHooks } from './fastify-tracing';
+export {
+  fastifyTracing,
+  type FastifyReplyLike,
+  type FastifyRequestLike,
+  type FastifyTracingHooks,
+} from './fastify-tracing';
 export { initTracing, type TracingOptions, type TracingShutdown } from './init-tracing';
 export { injectTraceHeaders, type HeaderSetter, type OutgoingHeaders } from './inject-trace-headers';
 export { parseOtlpEndpoint, type OtlpEndpoint } from './otlp-endpoint';

@@ -180,7 +180,9 @@ function install(sdk: Sdk, exporter: SpanExporter | undefined, settings: Setting
       .merge(resources.resourceFromAttributes({ 'service.name': settings.serviceName }));
     provider = new traceBase.BasicTracerProvider({
       resource,
-      spanProcessors: [new traceBase.BatchSpanProcessor(exporter, { exportTimeoutMillis: settings.exportTimeoutMillis })],
+      spanProcessors: [
+        new traceBase.BatchSpanProcessor(exporter, { exportTimeoutMillis: settings.exportTimeoutMillis }),
+      ],
       ...(settings.sampler === undefined ? {} : { sampler: settings.sampler }),
     });
     trace.disable();

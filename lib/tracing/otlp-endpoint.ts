@@ -86,7 +86,8 @@ export function parseOtlpEndpoint(endpoint: string): OtlpEndpoint {
     throw new TypeError(`initTracing: endpoint must be a string, got ${describeValue(endpoint)}`);
   }
   if (endpoint === '') throw invalid(endpoint, 'it is empty (pass "" to initTracing to disable export)');
-  if (/[\s\u0000-\u001f\u007f]/.test(endpoint)) throw invalid(endpoint, 'it contains white space or control characters');
+  if (/[\s\u0000-\u001f\u007f]/.test(endpoint))
+    throw invalid(endpoint, 'it contains white space or control characters');
 
   if (SCHEME.test(endpoint)) {
     const shown = redact(endpoint);
@@ -100,10 +101,7 @@ export function parseOtlpEndpoint(endpoint: string): OtlpEndpoint {
       throw invalid(shown, `the scheme must be http or https, not ${url.protocol.slice(0, -1)}`);
     }
     if (url.username !== '' || url.password !== '') {
-      throw invalid(
-        shown,
-        'credentials in the URL are not supported (set OTEL_EXPORTER_OTLP_HEADERS instead)',
-      );
+      throw invalid(shown, 'credentials in the URL are not supported (set OTEL_EXPORTER_OTLP_HEADERS instead)');
     }
     if (url.hostname === '' || !isHost(url.hostname)) throw invalid(shown, 'no valid host');
     const insecure = url.protocol === 'http:';

@@ -200,7 +200,10 @@ function end(req: Traced, res: ServerResponse, state: RequestSpan, settings: Set
     }
     if (aborted && !state.failed) {
       span.setAttribute('error.type', 'aborted');
-      span.setStatus({ code: SpanStatusCode.ERROR, message: 'the client closed the connection before the response finished' });
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: 'the client closed the connection before the response finished',
+      });
     }
   } catch {
     // Attributes are best effort; ending the span is not.

@@ -58,7 +58,12 @@ export function tracingMiddleware(options: TracingMiddlewareOptions = {}): Traci
  *
  *     app.use(tracingErrorHandler());
  */
-export function tracingErrorHandler(): (err: unknown, req: IncomingMessage, res: ServerResponse, next: NextFunction) => void {
+export function tracingErrorHandler(): (
+  err: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: NextFunction,
+) => void {
   return function blockyardTracingErrors(err, req, _res, next) {
     recordError(req, err);
     next(err);

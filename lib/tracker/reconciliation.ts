@@ -96,7 +96,8 @@ export class Reconciliation {
 
   /** Subscribes to the ticks; what fails there is reported, never thrown. */
   start(): void {
-    const reportTick = (message: string, cause?: unknown): void => this.errors.report('tick', message, undefined, cause);
+    const reportTick = (message: string, cause?: unknown): void =>
+      this.errors.report('tick', message, undefined, cause);
     let ticks: Subscription | undefined;
     try {
       ticks = tickStream(this.settings.tick, this.settings.scheduler, reportTick).subscribe({
@@ -109,7 +110,9 @@ export class Reconciliation {
       // A caller's scheduler or tick Observable that throws as it is subscribed to.
       reportTick(`subscribing to the ticks threw; ticking has stopped: ${messageOf(err)}`, err);
     }
-    this.subscriptions.add(guardedTeardown(ticks, (err) => reportTick(`ending the ticks threw: ${messageOf(err)}`, err)));
+    this.subscriptions.add(
+      guardedTeardown(ticks, (err) => reportTick(`ending the ticks threw: ${messageOf(err)}`, err)),
+    );
   }
 
   /** See `WorkerStateTracker.feed`. */

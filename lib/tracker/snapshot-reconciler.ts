@@ -21,14 +21,7 @@
 import { describeValue, messageOf } from '../describe-value';
 
 import { StateDiff, idString, type WorkerTransition } from './state-diff';
-import {
-  CODE_BUSY,
-  CODE_IDLE,
-  INVALID_STATE,
-  stateCode,
-  type SnapshotInput,
-  type StateCounts,
-} from './worker-state';
+import { CODE_BUSY, CODE_IDLE, INVALID_STATE, stateCode, type SnapshotInput, type StateCounts } from './worker-state';
 import { findWorkerProblem, hasValidDescriptiveFields } from './worker-validation';
 
 /**
@@ -421,7 +414,11 @@ export class SnapshotReconciler {
     try {
       for (const entry of snapshot) {
         if (!Array.isArray(entry)) {
-          this.reject(undefined, 'entry', `snapshot entry must be a [workerId, worker] pair, got ${describeValue(entry)}`);
+          this.reject(
+            undefined,
+            'entry',
+            `snapshot entry must be a [workerId, worker] pair, got ${describeValue(entry)}`,
+          );
           continue;
         }
         const id: unknown = entry[0];

@@ -39,7 +39,6 @@ export interface WorkerTransition {
   readonly to: WorkerState | null;
 }
 
-
 /**
  * How far past the cursor a walk out of step with the baseline looks for the next id before it
  * builds an index: a run of up to this many workers removed together costs a few compares.
@@ -176,7 +175,12 @@ export class StateDiff {
    * ends with {@link commit} given the number of workers walked. The arrays are only written in
    * place during a walk, so they may be held in locals until `commit`.
    */
-  aligned(): { readonly ids: readonly string[]; readonly workers: unknown[]; readonly codes: Uint8Array; readonly length: number } {
+  aligned(): {
+    readonly ids: readonly string[];
+    readonly workers: unknown[];
+    readonly codes: Uint8Array;
+    readonly length: number;
+  } {
     return this.baseline;
   }
 

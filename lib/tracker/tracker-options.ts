@@ -122,7 +122,9 @@ export function checkTrackerOptions(options: WorkerStateTrackerOptions): Tracker
   for (const [key, method] of COLLECTOR_METHODS) {
     const collector = (m as Record<string, unknown>)[key] as Record<string, unknown> | null | undefined;
     if (typeof collector?.[method] !== 'function') {
-      check.fail(`metrics must be the object newMetrics() returns; its ${key} is ${describeValue(collector)}, not a collector`);
+      check.fail(
+        `metrics must be the object newMetrics() returns; its ${key} is ${describeValue(collector)}, not a collector`,
+      );
     }
   }
   if (!isValidTick(options.tick)) {

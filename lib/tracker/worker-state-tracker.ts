@@ -75,7 +75,9 @@ export class WorkerStateTracker {
     });
     // What a subscriber throws is reported, naming the stream; it never ends a stream.
     const guarded = <T>(stream: Observable<T>, name: string): Observable<T> =>
-      new GuardedObservable(stream, (err) => errors.report('subscriber', `a subscriber threw: ${messageOf(err)}`, name, err));
+      new GuardedObservable(stream, (err) =>
+        errors.report('subscriber', `a subscriber threw: ${messageOf(err)}`, name, err),
+      );
     this.counts$ = guarded(this.reconciliation.counts$, 'counts$');
     this.transitions$ = guarded(this.reconciliation.transitions$, 'transitions$');
     this.events$ = guarded(this.events.asObservable(), 'events$');

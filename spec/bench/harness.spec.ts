@@ -43,7 +43,11 @@ describe('bench harness: compare', () => {
       await Promise.resolve();
       running -= 1;
     };
-    const result = await compare({ name: 'awaited', unit: 'call', unitsPerCall: 1, callsPerRound: 16, ours: call, floor: call }, 3, true);
+    const result = await compare(
+      { name: 'awaited', unit: 'call', unitsPerCall: 1, callsPerRound: 16, ours: call, floor: call },
+      3,
+      true,
+    );
     expect(overlapped).toBe(false);
     expect(result.ratios).toHaveLength(3);
   });
@@ -111,6 +115,8 @@ describe('bench: parseWrk', () => {
     expect(() => parseWrk('unable to connect to 127.0.0.1:1 Connection refused')).toThrow(
       /^wrk output has no request rate:\nunable to connect/,
     );
-    expect(() => parseWrk(output.replace(/^ +99%.*$/m, ''))).toThrow(/^wrk output has no 99% latency:\nRunning 1s test/);
+    expect(() => parseWrk(output.replace(/^ +99%.*$/m, ''))).toThrow(
+      /^wrk output has no 99% latency:\nRunning 1s test/,
+    );
   });
 });

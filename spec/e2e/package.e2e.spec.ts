@@ -53,8 +53,21 @@ describe('the packed package', () => {
        m.workersByState.labels('busy').set(1);\n`,
     );
     const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    await run(process.execPath, [tsc, '--noEmit', '--strict', '--types', 'node', '--typeRoots', path.join(root, 'node_modules/@types'), 'check.ts'], {
-      cwd: dir,
-    });
+    await run(
+      process.execPath,
+      [
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--types',
+        'node',
+        '--typeRoots',
+        path.join(root, 'node_modules/@types'),
+        'check.ts',
+      ],
+      {
+        cwd: dir,
+      },
+    );
   });
 });

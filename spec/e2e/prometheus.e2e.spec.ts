@@ -24,32 +24,37 @@ describe('promtool check metrics', () => {
   it.each([
     ['a plain registry', () => new Registry(), false],
     ['an OpenMetrics registry', openMetricsRegistry, true],
-  ])('finds no problem in the 0.0.4 exposition of %s, every collector holding values', async (_what, make, exemplars) => {
-    const registry = make();
-    const metrics = newMetrics(registry);
-    fillMetrics(metrics);
-    // Events with a trace: on an OpenMetrics registry they leave exemplars, which 0.0.4 must not show.
-    const tracker = new WorkerStateTracker({ metrics, tick: new Subject<void>() });
-    tracker.record({ type: 'proxy_request', app: 'sales', status: 200, seconds: 0.2, trace: TRACE });
-    tracker.record({ type: 'worker_spawned', coldStartSeconds: 2.5, trace: TRACE });
-    tracker.stop();
-    const served = await serveMetrics({ registry, port: 0, selfMetrics: true });
-    try {
-      const openMetrics = await httpRequest(served.url, { headers: { Accept: 'application/openmetrics-text' } });
-      expect(openMetrics.status).toBe(200);
-      expect(openMetrics.text.includes(TRACE.traceId)).toBe(exemplars);
-      const text = await httpRequest(served.url);
-      expect(text.headers['content-type']).toBe(CONTENT_TYPES.prometheus);
-      expect(text.text).not.toContain('trace_id');
-      expect(text.text).toContain('# TYPE blockyard_workers_spawned_total counter\nblockyard_workers_spawned_total 7\n');
-      // promtool reads the metrics to check on stdin only.
-      const { code, output } = await runCommand('promtool', ['check', 'metrics'], { input: text.text });
-      expect(output).toBe('');
-      expect(code).toBe(0);
-    } finally {
-      await served.close();
-    }
-  });
+  ])(
+    'finds no problem in the 0.0.4 exposition of %s, every collector holding values',
+    async (_what, make, exemplars) => {
+      const registry = make();
+      const metrics = newMetrics(registry);
+      fillMetrics(metrics);
+      // Events with a trace: on an OpenMetrics registry they leave exemplars, which 0.0.4 must not show.
+      const tracker = new WorkerStateTracker({ metrics, tick: new Subject<void>() });
+      tracker.record({ type: 'proxy_request', app: 'sales', status: 200, seconds: 0.2, trace: TRACE });
+      tracker.record({ type: 'worker_spawned', coldStartSeconds: 2.5, trace: TRACE });
+      tracker.stop();
+      const served = await serveMetrics({ registry, port: 0, selfMetrics: true });
+      try {
+        const openMetrics = await httpRequest(served.url, { headers: { Accept: 'application/openmetrics-text' } });
+        expect(openMetrics.status).toBe(200);
+        expect(openMetrics.text.includes(TRACE.traceId)).toBe(exemplars);
+        const text = await httpRequest(served.url);
+        expect(text.headers['content-type']).toBe(CONTENT_TYPES.prometheus);
+        expect(text.text).not.toContain('trace_id');
+        expect(text.text).toContain(
+          '# TYPE blockyard_workers_spawned_total counter\nblockyard_workers_spawned_total 7\n',
+        );
+        // promtool reads the metrics to check on stdin only.
+        const { code, output } = await runCommand('promtool', ['check', 'metrics'], { input: text.text });
+        expect(output).toBe('');
+        expect(code).toBe(0);
+      } finally {
+        await served.close();
+      }
+    },
+  );
 });
 
 describe('a real Prometheus scraping a served registry', () => {

@@ -52,7 +52,10 @@ describe('promtool and examples/prometheus', () => {
     const dir = await tempDir('blockyard-rules-');
     try {
       const rules = await readFile(RULES, 'utf8');
-      const broken = rules.replace('job_app:blockyard_proxy_requests_5xx:ratio_rate5m > 0.05', 'job_app:blockyard_proxy_requests_5xx:ratio_rate5m > 0.5');
+      const broken = rules.replace(
+        'job_app:blockyard_proxy_requests_5xx:ratio_rate5m > 0.05',
+        'job_app:blockyard_proxy_requests_5xx:ratio_rate5m > 0.5',
+      );
       expect(broken).not.toBe(rules);
       await writeFile(join(dir.path, 'rules.yml'), broken);
       await copyFile(RULE_TESTS, join(dir.path, 'rules.test.yml'));
@@ -66,7 +69,9 @@ describe('promtool and examples/prometheus', () => {
   });
 
   it('check config: the sample prometheus.yml is valid and loads the rules', async () => {
-    const { code, output } = await runCommand('promtool', ['check', 'config', 'prometheus.yml'], { cwd: PROMETHEUS_DIR });
+    const { code, output } = await runCommand('promtool', ['check', 'config', 'prometheus.yml'], {
+      cwd: PROMETHEUS_DIR,
+    });
     expect(output).toContain('SUCCESS: 1 rule files found');
     expect(code).toBe(0);
   });
@@ -107,13 +112,20 @@ describe('a real Prometheus scraping the demo, with the rules loaded', () => {
       { timeoutMs: 30_000, intervalMs: 250 },
     );
     expect(rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.lastError ?? ''}`)).toEqual([]);
-    expect(rules.filter((r) => r.type === 'alerting').map((r) => r.name).sort()).toEqual((await alertNames()).sort());
+    expect(
+      rules
+        .filter((r) => r.type === 'alerting')
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual((await alertNames()).sort());
 
     // The default seed drops audit entries within its first minute; the alert has no `for`.
     await waitUntil(
       'BlockyardAuditEntriesDropped to fire',
       async () => {
-        const data = await server.get<{ alerts: { labels: Record<string, string>; state: string }[] }>('/api/v1/alerts');
+        const data = await server.get<{ alerts: { labels: Record<string, string>; state: string }[] }>(
+          '/api/v1/alerts',
+        );
         return data.alerts.some((a) => a.labels.alertname === 'BlockyardAuditEntriesDropped' && a.state === 'firing')
           ? true
           : undefined;
@@ -146,10 +158,10 @@ describe('a real Prometheus scraping the demo, with the rules loaded', () => {
     const flat = (ps: Panel[]): Panel[] => ps.flatMap((p) => [p, ...flat(p.panels ?? [])]);
     // Grafana's variables as Grafana would expand them for "All" and a short range.
     const expand = (expr: string): string =>
-      expr
-        .replace(/\$(job|instance|app)\b/g, '.*')
-        .replace(/\$__rate_interval/g, '10s');
-    const queries = flat(dashboard.panels).flatMap((p) => (p.targets ?? []).map((t) => ({ title: p.title, expr: expand(t.expr) })));
+      expr.replace(/\$(job|instance|app)\b/g, '.*').replace(/\$__rate_interval/g, '10s');
+    const queries = flat(dashboard.panels).flatMap((p) =>
+      (p.targets ?? []).map((t) => ({ title: p.title, expr: expand(t.expr) })),
+    );
     expect(queries.length).toBeGreaterThan(20);
     for (const { title, expr } of queries) {
       await waitUntil(

@@ -38,7 +38,12 @@ function isValidEvent(e: unknown): boolean {
     case 'bundle_restored':
       return typeof o.ok === 'boolean' && duration(o.seconds);
     case 'proxy_request':
-      return (o.app === undefined || app(o.app)) && Number.isSafeInteger(o.status) && duration(o.seconds) && o.trace === undefined;
+      return (
+        (o.app === undefined || app(o.app)) &&
+        Number.isSafeInteger(o.status) &&
+        duration(o.seconds) &&
+        o.trace === undefined
+      );
     case 'health_check_failed':
       return app(o.app);
     default:
@@ -53,7 +58,12 @@ const anyEvent: fc.Arbitrary<unknown> = fc.oneof(
       coldStartSeconds: fc.oneof(fc.double(), fc.nat(100), fc.constantFrom(MAX_EVENT_SECONDS, MAX_EVENT_SECONDS * 2)),
       reason: fc.oneof(fc.constantFrom(...STOP_REASONS), fc.string()),
       ok: fc.oneof(fc.boolean(), fc.anything()),
-      seconds: fc.oneof(fc.double(), fc.nat(100), fc.constant(undefined), fc.constantFrom(MAX_EVENT_SECONDS, MAX_EVENT_SECONDS * 2)),
+      seconds: fc.oneof(
+        fc.double(),
+        fc.nat(100),
+        fc.constant(undefined),
+        fc.constantFrom(MAX_EVENT_SECONDS, MAX_EVENT_SECONDS * 2),
+      ),
       app: fc.oneof(fc.string({ maxLength: 6 }), fc.anything()),
       status: fc.oneof(fc.integer({ min: -100, max: 1000 }), fc.double(), fc.anything()),
     },

@@ -3,12 +3,7 @@
  * `app` label, and what is rejected.
  */
 import { NEVER } from 'rxjs';
-import {
-  AppOverflow,
-  TelemetryError,
-  WorkerStateTracker,
-  type TelemetryEvent,
-} from '../../lib';
+import { AppOverflow, TelemetryError, WorkerStateTracker, type TelemetryEvent } from '../../lib';
 import { trackerFixture } from '../helpers/tracker-fixture';
 import { scrape, scrapeValue, valueOf } from '../helpers/scrape';
 
@@ -137,18 +132,73 @@ describe('bad events are reported, never recorded', () => {
   const cases: [string, unknown, string, string][] = [
     ['not an object', 'spawn', 'event', 'event must be an object, got "spawn"'],
     ['null', null, 'event', 'event must be an object, got null'],
-    ['unknown type', { type: 'worker_exploded' }, 'type', 'event type must be one of worker_spawned, worker_stopped, session_opened, session_closed, bundle_uploaded, bundle_restored, proxy_request, health_check_failed, audit_entry_dropped, got "worker_exploded"'],
-    ['unknown reason', { type: 'worker_stopped', reason: 'oom' }, 'reason', 'worker_stopped event: reason must be one of graceful, crashed, idle_timeout, got "oom"'],
-    ['negative cold start', { type: 'worker_spawned', coldStartSeconds: -1 }, 'coldStartSeconds', 'worker_spawned event: coldStartSeconds must be a non-negative number of at most 1000000000 seconds, got number -1'],
-    ['NaN duration', { type: 'proxy_request', status: 200, seconds: Number.NaN }, 'seconds', 'proxy_request event: seconds must be a non-negative number of at most 1000000000 seconds, got number NaN'],
-    ['Infinity build', { type: 'bundle_restored', ok: true, seconds: Infinity }, 'seconds', 'bundle_restored event: seconds must be a non-negative number of at most 1000000000 seconds, got number Infinity'],
-    ['absurd duration', { type: 'proxy_request', status: 200, seconds: 1e308 }, 'seconds', 'proxy_request event: seconds must be a non-negative number of at most 1000000000 seconds, got number 1e+308'],
-    ['fractional status', { type: 'proxy_request', status: 200.5 }, 'status', 'proxy_request event: status must be an integer, got number 200.5'],
-    ['string status', { type: 'proxy_request', status: '200' }, 'status', 'proxy_request event: status must be an integer, got "200"'],
-    ['empty app', { type: 'proxy_request', app: '', status: 200 }, 'app', 'proxy_request event: app must be a non-empty string or absent, got ""'],
-    ['numeric app', { type: 'health_check_failed', app: 3 }, 'app', 'health_check_failed event: app must be a non-empty string, got number 3'],
+    [
+      'unknown type',
+      { type: 'worker_exploded' },
+      'type',
+      'event type must be one of worker_spawned, worker_stopped, session_opened, session_closed, bundle_uploaded, bundle_restored, proxy_request, health_check_failed, audit_entry_dropped, got "worker_exploded"',
+    ],
+    [
+      'unknown reason',
+      { type: 'worker_stopped', reason: 'oom' },
+      'reason',
+      'worker_stopped event: reason must be one of graceful, crashed, idle_timeout, got "oom"',
+    ],
+    [
+      'negative cold start',
+      { type: 'worker_spawned', coldStartSeconds: -1 },
+      'coldStartSeconds',
+      'worker_spawned event: coldStartSeconds must be a non-negative number of at most 1000000000 seconds, got number -1',
+    ],
+    [
+      'NaN duration',
+      { type: 'proxy_request', status: 200, seconds: Number.NaN },
+      'seconds',
+      'proxy_request event: seconds must be a non-negative number of at most 1000000000 seconds, got number NaN',
+    ],
+    [
+      'Infinity build',
+      { type: 'bundle_restored', ok: true, seconds: Infinity },
+      'seconds',
+      'bundle_restored event: seconds must be a non-negative number of at most 1000000000 seconds, got number Infinity',
+    ],
+    [
+      'absurd duration',
+      { type: 'proxy_request', status: 200, seconds: 1e308 },
+      'seconds',
+      'proxy_request event: seconds must be a non-negative number of at most 1000000000 seconds, got number 1e+308',
+    ],
+    [
+      'fractional status',
+      { type: 'proxy_request', status: 200.5 },
+      'status',
+      'proxy_request event: status must be an integer, got number 200.5',
+    ],
+    [
+      'string status',
+      { type: 'proxy_request', status: '200' },
+      'status',
+      'proxy_request event: status must be an integer, got "200"',
+    ],
+    [
+      'empty app',
+      { type: 'proxy_request', app: '', status: 200 },
+      'app',
+      'proxy_request event: app must be a non-empty string or absent, got ""',
+    ],
+    [
+      'numeric app',
+      { type: 'health_check_failed', app: 3 },
+      'app',
+      'health_check_failed event: app must be a non-empty string, got number 3',
+    ],
     ['missing ok', { type: 'bundle_restored' }, 'ok', 'bundle_restored event: ok must be a boolean, got undefined'],
-    ['bad trace', { type: 'proxy_request', status: 200, trace: { traceId: 'x', spanId: 'y' } }, 'trace', 'proxy_request event: trace must be a { traceId, spanId } of hex ids, got an object'],
+    [
+      'bad trace',
+      { type: 'proxy_request', status: 200, trace: { traceId: 'x', spanId: 'y' } },
+      'trace',
+      'proxy_request event: trace must be a { traceId, spanId } of hex ids, got an object',
+    ],
     [
       'throwing getter',
       Object.defineProperty({ type: 'proxy_request' }, 'status', {
@@ -174,4 +224,3 @@ describe('bad events are reported, never recorded', () => {
     expect(accepted).toHaveLength(1);
   });
 });
-

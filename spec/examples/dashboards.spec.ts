@@ -82,12 +82,19 @@ function contractProblems(promql: string): string[] {
   for (const [, label, value] of promql.matchAll(/([a-zA-Z_]+)\s*(?:=|!=|=~|!~)\s*"([^"]*)"/g)) {
     if (!ALLOWED_LABELS.has(label as string)) problems.push(`unknown label ${label}`);
     const bounded = BOUNDED_VALUES[label as string];
-    if (bounded !== undefined && !value?.includes('$') && !(value as string).split('|').every((v) => bounded.includes(v))) {
+    if (
+      bounded !== undefined &&
+      !value?.includes('$') &&
+      !(value as string).split('|').every((v) => bounded.includes(v))
+    ) {
       problems.push(`${label}="${value}" is not one of ${bounded.join(', ')}`);
     }
   }
   for (const [, list] of promql.matchAll(/\b(?:by|without|on|ignoring)\s*\(([^)]*)\)/g)) {
-    for (const label of (list as string).split(',').map((l) => l.trim()).filter((l) => l !== '')) {
+    for (const label of (list as string)
+      .split(',')
+      .map((l) => l.trim())
+      .filter((l) => l !== '')) {
       if (!ALLOWED_LABELS.has(label)) problems.push(`unknown label ${label} in a grouping`);
     }
   }
@@ -96,16 +103,20 @@ function contractProblems(promql: string): string[] {
 
 describe('the contract check used below', () => {
   it('catches a wrong name, an unknown label, a value outside a bounded set and a grouping label', () => {
-    expect(contractProblems('sum by (pod) (rate(blockyard_worker_spawned_total{reason="oom", zone="a"}[5m]))')).toEqual([
-      'unknown metric blockyard_worker_spawned_total',
-      'reason="oom" is not one of graceful, crashed, idle_timeout',
-      'unknown label zone',
-      'unknown label pod in a grouping',
-    ]);
+    expect(contractProblems('sum by (pod) (rate(blockyard_worker_spawned_total{reason="oom", zone="a"}[5m]))')).toEqual(
+      [
+        'unknown metric blockyard_worker_spawned_total',
+        'reason="oom" is not one of graceful, crashed, idle_timeout',
+        'unknown label zone',
+        'unknown label pod in a grouping',
+      ],
+    );
     expect(contractProblems('blockyard_workers{state=~"busy|starting"}')).toEqual([
       'state="busy|starting" is not one of busy, idle, draining',
     ]);
-    expect(contractProblems('histogram_quantile(0.9, sum by (le) (rate(blockyard_build_seconds_bucket[1h])))')).toEqual([]);
+    expect(contractProblems('histogram_quantile(0.9, sum by (le) (rate(blockyard_build_seconds_bucket[1h])))')).toEqual(
+      [],
+    );
   });
 });
 

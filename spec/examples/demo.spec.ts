@@ -20,7 +20,14 @@ import {
   type TelemetryEvent,
   type WorkerTransition,
 } from '../../lib';
-import { DEFAULT_APPS, DEFAULT_PORT, DEFAULT_SEED, DEFAULT_TICK_MS, USAGE, parseFlags } from '../../examples/demo/flags';
+import {
+  DEFAULT_APPS,
+  DEFAULT_PORT,
+  DEFAULT_SEED,
+  DEFAULT_TICK_MS,
+  USAGE,
+  parseFlags,
+} from '../../examples/demo/flags';
 import { LivePage, type HistoryMessage, type TickMessage } from '../../examples/demo/page';
 import { PAGE_CSP } from '../../examples/demo/page-html';
 import { MAX_SEED, SeededRandom } from '../../examples/demo/random';
@@ -60,7 +67,9 @@ function kindOf(e: TelemetryEvent): string {
     case 'bundle_restored':
       return `bundle_restored:${e.ok ? 'ok' : 'failed'}`;
     case 'proxy_request':
-      return e.app === undefined ? `proxy_request:unknown:${e.status}` : `proxy_request:${Math.floor(e.status / 100)}xx`;
+      return e.app === undefined
+        ? `proxy_request:unknown:${e.status}`
+        : `proxy_request:${Math.floor(e.status / 100)}xx`;
     default:
       return e.type;
   }
@@ -226,7 +235,13 @@ describe('parseFlags', () => {
   it('defaults to port 9464, a one-second tick, the default seed and four apps, until interrupted', () => {
     expect(parseFlags([])).toEqual({
       kind: 'run',
-      flags: { port: DEFAULT_PORT, tickMs: DEFAULT_TICK_MS, seed: DEFAULT_SEED, apps: DEFAULT_APPS, durationSeconds: 0 },
+      flags: {
+        port: DEFAULT_PORT,
+        tickMs: DEFAULT_TICK_MS,
+        seed: DEFAULT_SEED,
+        apps: DEFAULT_APPS,
+        durationSeconds: 0,
+      },
     });
     expect(DEFAULT_PORT).toBe(9464);
   });
@@ -253,7 +268,10 @@ describe('parseFlags', () => {
     [['--seed', 'abc'], '--seed must be an integer 0 … 4294967295, got "abc"'],
     [['--apps', '0'], '--apps must be an integer 1 … 50, got "0"'],
     [['--apps', '51'], '--apps must be an integer 1 … 50, got "51"'],
-    [['--duration', 'forever'], '--duration must be seconds, a number 0 … 86400 (0 runs until interrupted), got "forever"'],
+    [
+      ['--duration', 'forever'],
+      '--duration must be seconds, a number 0 … 86400 (0 runs until interrupted), got "forever"',
+    ],
     [['--duration'], '--duration needs a value'],
     [['--colour', 'red'], 'unknown flag --colour'],
     [['9464'], 'unexpected argument "9464"; flags start with --'],
@@ -333,7 +351,13 @@ describe('LivePage', () => {
     counts$ = new Subject();
     transitions$ = new Subject();
     clock = 1_700_000_000_000;
-    page = new LivePage({ counts$, transitions$, info: { apps: 3, seed: 5, tickMs: 250 }, maxClients: 2, now: () => clock });
+    page = new LivePage({
+      counts$,
+      transitions$,
+      info: { apps: 3, seed: 5, tickMs: 250 },
+      maxClients: 2,
+      now: () => clock,
+    });
     served = await serveMetrics({ registry: new Registry(), port: 0, fallback: page.handle });
     base = served.url.replace(/metrics$/, '');
   });
@@ -470,115 +494,138 @@ describe('the demo as a program', () => {
     return undefined;
   }
 
-  it('serves every series of the contract with plausible values, then stops on SIGINT with exit code 0', async () => {
-    const demo = startDemoProcess(['--port', '0', '--tick', '20', '--seed', String(DEFAULT_SEED)]);
-    try {
-      const { page, metrics } = await demo.urls();
-      expect(page).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-      expect(metrics).toBe(`${page}metrics`);
-      const apps = new OrchestratorSimulator({ seed: 1, apps: DEFAULT_APPS, record: () => {} }).appNames;
+  it(
+    'serves every series of the contract with plausible values, then stops on SIGINT with exit code 0',
+    async () => {
+      const demo = startDemoProcess(['--port', '0', '--tick', '20', '--seed', String(DEFAULT_SEED)]);
+      try {
+        const { page, metrics } = await demo.urls();
+        expect(page).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+        expect(metrics).toBe(`${page}metrics`);
+        const apps = new OrchestratorSimulator({ seed: 1, apps: DEFAULT_APPS, record: () => {} }).appNames;
 
-      const samples = await waitUntil(
-        'every series of the contract',
-        async () => {
-          const answer = await httpRequest(metrics);
-          const parsed = parseExposition(answer.text);
-          const gap = missing(parsed, apps);
-          if (gap !== undefined) throw new Error(`not yet: ${gap}`);
-          return parsed;
-        },
-        { timeoutMs: 30_000, intervalMs: 200 },
-      );
+        const samples = await waitUntil(
+          'every series of the contract',
+          async () => {
+            const answer = await httpRequest(metrics);
+            const parsed = parseExposition(answer.text);
+            const gap = missing(parsed, apps);
+            if (gap !== undefined) throw new Error(`not yet: ${gap}`);
+            return parsed;
+          },
+          { timeoutMs: 30_000, intervalMs: 200 },
+        );
 
-      // Every metric of the contract, with its type, and nothing else.
-      const names = new Set(samples.map((s) => s.name.replace(/_(bucket|sum|count)$/, '')));
-      expect([...names].sort()).toEqual(CONTRACT.map((c) => c.name).sort());
+        // Every metric of the contract, with its type, and nothing else.
+        const names = new Set(samples.map((s) => s.name.replace(/_(bucket|sum|count)$/, '')));
+        expect([...names].sort()).toEqual(CONTRACT.map((c) => c.name).sort());
 
-      // Gauges: non-negative integers; the events agree with the worker table.
-      const active = valueOf(samples, 'blockyard_workers_active');
-      const stopped = named(samples, 'blockyard_workers_stopped_total').reduce((sum, s) => sum + s.value, 0);
-      expect(active).toBe(valueOf(samples, 'blockyard_workers_spawned_total') - stopped);
-      expect(Number.isInteger(active) && active >= 0).toBe(true);
-      for (const s of [...named(samples, 'blockyard_workers'), ...named(samples, 'blockyard_sessions_active')]) {
-        expect(Number.isInteger(s.value) && s.value >= 0).toBe(true);
+        // Gauges: non-negative integers; the events agree with the worker table.
+        const active = valueOf(samples, 'blockyard_workers_active');
+        const stopped = named(samples, 'blockyard_workers_stopped_total').reduce((sum, s) => sum + s.value, 0);
+        expect(active).toBe(valueOf(samples, 'blockyard_workers_spawned_total') - stopped);
+        expect(Number.isInteger(active) && active >= 0).toBe(true);
+        for (const s of [...named(samples, 'blockyard_workers'), ...named(samples, 'blockyard_sessions_active')]) {
+          expect(Number.isInteger(s.value) && s.value >= 0).toBe(true);
+        }
+        // Every restore follows an upload.
+        expect(valueOf(samples, 'blockyard_bundles_uploaded_total')).toBeGreaterThanOrEqual(
+          valueOf(samples, 'blockyard_bundle_restores_succeeded_total') +
+            valueOf(samples, 'blockyard_bundle_restores_failed_total'),
+        );
+        // Labels only from the contract's bounded sets.
+        for (const s of named(samples, 'blockyard_proxy_requests_total')) {
+          expect(STATUS_CLASSES).toContain(s.labels.status);
+          expect([...apps, 'unknown']).toContain(s.labels.app);
+        }
+        // Histograms: the contract's buckets, cumulative, +Inf = count, a mean inside the range.
+        for (const entry of CONTRACT.filter((c) => c.type === 'histogram')) {
+          const buckets = named(samples, `${entry.name}_bucket`);
+          expect(buckets.map((b) => b.labels.le)).toEqual([...(entry.buckets ?? []).map(String), '+Inf']);
+          const values = buckets.map((b) => b.value);
+          expect([...values].sort((x, y) => x - y)).toEqual(values);
+          const count = valueOf(samples, `${entry.name}_count`);
+          expect(values[values.length - 1]).toBe(count);
+          const mean = valueOf(samples, `${entry.name}_sum`) / count;
+          expect(mean).toBeGreaterThan(0);
+          expect(mean).toBeLessThan(1000);
+        }
+
+        const pageAnswer = await httpRequest(page);
+        expect(pageAnswer.status).toBe(200);
+        expect(pageAnswer.text).toContain(`seed ${DEFAULT_SEED}`);
+      } finally {
+        const exit = await demo.stop('SIGINT');
+        expect(exit).toEqual({ code: 0, signal: null });
       }
-      // Every restore follows an upload.
-      expect(valueOf(samples, 'blockyard_bundles_uploaded_total')).toBeGreaterThanOrEqual(
-        valueOf(samples, 'blockyard_bundle_restores_succeeded_total') + valueOf(samples, 'blockyard_bundle_restores_failed_total'),
-      );
-      // Labels only from the contract's bounded sets.
-      for (const s of named(samples, 'blockyard_proxy_requests_total')) {
-        expect(STATUS_CLASSES).toContain(s.labels.status);
-        expect([...apps, 'unknown']).toContain(s.labels.app);
-      }
-      // Histograms: the contract's buckets, cumulative, +Inf = count, a mean inside the range.
-      for (const entry of CONTRACT.filter((c) => c.type === 'histogram')) {
-        const buckets = named(samples, `${entry.name}_bucket`);
-        expect(buckets.map((b) => b.labels.le)).toEqual([...(entry.buckets ?? []).map(String), '+Inf']);
-        const values = buckets.map((b) => b.value);
-        expect([...values].sort((x, y) => x - y)).toEqual(values);
-        const count = valueOf(samples, `${entry.name}_count`);
-        expect(values[values.length - 1]).toBe(count);
-        const mean = valueOf(samples, `${entry.name}_sum`) / count;
-        expect(mean).toBeGreaterThan(0);
-        expect(mean).toBeLessThan(1000);
-      }
+      expect(demo.stdout()).toMatch(/#\d+ +busy +\d+ +idle +\d+ +draining +\d+ +sessions +\d+/);
+      expect(demo.stdout()).toContain('stopped (SIGINT); 0 tracker errors');
+      expect(demo.stderr()).toBe('');
+    },
+    CHILD_TEST_MS,
+  );
 
-      const pageAnswer = await httpRequest(page);
-      expect(pageAnswer.status).toBe(200);
-      expect(pageAnswer.text).toContain(`seed ${DEFAULT_SEED}`);
-    } finally {
-      const exit = await demo.stop('SIGINT');
+  it(
+    'stops on SIGTERM with exit code 0, closing an open live-page stream',
+    async () => {
+      const demo = startDemoProcess(['--port', '0', '--tick', '50']);
+      let stream: EventStream | undefined;
+      try {
+        const { page } = await demo.urls();
+        stream = await openEventStream(`${page}events`);
+        const open = stream;
+        await waitUntil('a tick on the stream', () =>
+          open.messages.some((m) => m.event === 'tick') ? true : undefined,
+        );
+      } finally {
+        const exit = await demo.stop('SIGTERM');
+        expect(exit).toEqual({ code: 0, signal: null });
+      }
+      expect(stream?.ended()).toBe(true);
+      expect(demo.stdout()).toContain('stopped (SIGTERM); 0 tracker errors');
+    },
+    CHILD_TEST_MS,
+  );
+
+  it(
+    'stops by itself after --duration, exit code 0',
+    async () => {
+      const demo = startDemoProcess(['--port', '0', '--tick', '50', '--duration', '0.5']);
+      const exit = await demo.waitForExit();
       expect(exit).toEqual({ code: 0, signal: null });
-    }
-    expect(demo.stdout()).toMatch(/#\d+ +busy +\d+ +idle +\d+ +draining +\d+ +sessions +\d+/);
-    expect(demo.stdout()).toContain('stopped (SIGINT); 0 tracker errors');
-    expect(demo.stderr()).toBe('');
-  }, CHILD_TEST_MS);
+      expect(demo.stdout()).toContain('stopped (--duration 0.5); 0 tracker errors');
+    },
+    CHILD_TEST_MS,
+  );
 
-  it('stops on SIGTERM with exit code 0, closing an open live-page stream', async () => {
-    const demo = startDemoProcess(['--port', '0', '--tick', '50']);
-    let stream: EventStream | undefined;
-    try {
-      const { page } = await demo.urls();
-      stream = await openEventStream(`${page}events`);
-      const open = stream;
-      await waitUntil('a tick on the stream', () => (open.messages.some((m) => m.event === 'tick') ? true : undefined));
-    } finally {
-      const exit = await demo.stop('SIGTERM');
-      expect(exit).toEqual({ code: 0, signal: null });
-    }
-    expect(stream?.ended()).toBe(true);
-    expect(demo.stdout()).toContain('stopped (SIGTERM); 0 tracker errors');
-  }, CHILD_TEST_MS);
-
-  it('stops by itself after --duration, exit code 0', async () => {
-    const demo = startDemoProcess(['--port', '0', '--tick', '50', '--duration', '0.5']);
-    const exit = await demo.waitForExit();
-    expect(exit).toEqual({ code: 0, signal: null });
-    expect(demo.stdout()).toContain('stopped (--duration 0.5); 0 tracker errors');
-  }, CHILD_TEST_MS);
-
-  it('exits 2 with a clear message on a bad flag, 0 with the usage on --help, 1 on a taken port', async () => {
-    const taken = await listen((_req, res) => res.end());
-    try {
-      const port = new URL(taken.origin).port;
-      const bad = startDemoProcess(['--tick', 'fast']);
-      const help = startDemoProcess(['--help']);
-      const busy = startDemoProcess(['--port', port]);
-      const [badExit, helpExit, busyExit] = await Promise.all([bad.waitForExit(), help.waitForExit(), busy.waitForExit()]);
-      expect(badExit.code).toBe(2);
-      expect(bad.stderr()).toBe(
-        'demo: --tick must be milliseconds, an integer 10 … 60000, got "fast"\nRun with --help for the flags.\n',
-      );
-      expect(helpExit.code).toBe(0);
-      expect(help.stdout()).toContain('Usage: npm start -- [flags]');
-      expect(busyExit.code).toBe(1);
-      expect(busy.stderr()).toMatch(new RegExp(`cannot start: .*port ${port} is taken; try --port 0`));
-    } finally {
-      await taken.close();
-    }
-  }, CHILD_TEST_MS);
+  it(
+    'exits 2 with a clear message on a bad flag, 0 with the usage on --help, 1 on a taken port',
+    async () => {
+      const taken = await listen((_req, res) => res.end());
+      try {
+        const port = new URL(taken.origin).port;
+        const bad = startDemoProcess(['--tick', 'fast']);
+        const help = startDemoProcess(['--help']);
+        const busy = startDemoProcess(['--port', port]);
+        const [badExit, helpExit, busyExit] = await Promise.all([
+          bad.waitForExit(),
+          help.waitForExit(),
+          busy.waitForExit(),
+        ]);
+        expect(badExit.code).toBe(2);
+        expect(bad.stderr()).toBe(
+          'demo: --tick must be milliseconds, an integer 10 … 60000, got "fast"\nRun with --help for the flags.\n',
+        );
+        expect(helpExit.code).toBe(0);
+        expect(help.stdout()).toContain('Usage: npm start -- [flags]');
+        expect(busyExit.code).toBe(1);
+        expect(busy.stderr()).toMatch(new RegExp(`cannot start: .*port ${port} is taken; try --port 0`));
+      } finally {
+        await taken.close();
+      }
+    },
+    CHILD_TEST_MS,
+  );
 });
 
 describe('the simulator wired to a tracker', () => {

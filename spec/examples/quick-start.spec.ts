@@ -2,7 +2,9 @@ import { runTsFile } from '../helpers/run-ts-child';
 
 describe('examples/quick-start.ts', () => {
   it('runs as the README shows and prints the counts and the scrape it narrates', async () => {
-    const { code, stdout, stderr } = await runTsFile('examples/quick-start.ts', ['--ticks', '3'], { timeoutMs: 60_000 });
+    const { code, stdout, stderr } = await runTsFile('examples/quick-start.ts', ['--ticks', '3'], {
+      timeoutMs: 60_000,
+    });
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toBe(

@@ -148,7 +148,10 @@ interface JsonRequest {
 function jsonAttributes(list: JsonKeyValue[] | undefined): Record<string, AttributeValue> {
   const out: Record<string, AttributeValue> = {};
   for (const { key, value = {} } of list ?? []) {
-    out[key] = value.stringValue ?? value.boolValue ?? (value.intValue !== undefined ? Number(value.intValue) : value.doubleValue ?? '');
+    out[key] =
+      value.stringValue ??
+      value.boolValue ??
+      (value.intValue !== undefined ? Number(value.intValue) : (value.doubleValue ?? ''));
   }
   return out;
 }
@@ -257,7 +260,11 @@ export function startGrpcReceiver(): Promise<Receiver> {
 }
 
 /** A TCP server on 127.0.0.1 that accepts connections and never answers: a hung collector. */
-export function startBlackHole(): Promise<{ readonly port: number; readonly connections: () => number; close(): Promise<void> }> {
+export function startBlackHole(): Promise<{
+  readonly port: number;
+  readonly connections: () => number;
+  close(): Promise<void>;
+}> {
   const sockets = new Set<Socket>();
   let accepted = 0;
   const server = createNetServer((socket) => {

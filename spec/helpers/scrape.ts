@@ -41,9 +41,7 @@ export async function scrape(registry: Registry): Promise<Sample[]> {
  * none or more than one, so a test cannot pass by reading the wrong series.
  */
 export function valueOf(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number {
-  const found = samples.filter(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  );
+  const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   if (found.length !== 1) {
     throw new Error(`expected one sample ${name}${JSON.stringify(labels)}, found ${found.length}`);
   }

@@ -45,9 +45,7 @@ export async function tracedBurst(endpoint: string, n: number): Promise<BurstRes
   try {
     server = await listen(app);
     const origin = server.origin;
-    const answers = await Promise.all(
-      Array.from({ length: n }, (_, i) => httpRequest(`${origin}/work/${i}?burst=1`)),
-    );
+    const answers = await Promise.all(Array.from({ length: n }, (_, i) => httpRequest(`${origin}/work/${i}?burst=1`)));
     const exposition = await metrics.registry.metrics();
     const started = Date.now();
     await shutdown();

@@ -6,7 +6,14 @@
 import cluster, { type Worker } from 'node:cluster';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { ClusterAggregator, CONTENT_TYPES, newMetrics, serveMetrics, shareWorkerMetrics, type MetricsServer } from '../../lib';
+import {
+  ClusterAggregator,
+  CONTENT_TYPES,
+  newMetrics,
+  serveMetrics,
+  shareWorkerMetrics,
+  type MetricsServer,
+} from '../../lib';
 import type { ClusterWorkerFixture } from '../fixtures/cluster-worker';
 import { httpRequest } from '../helpers/http-client';
 import { parseExposition, valueOf, type Sample } from '../helpers/scrape';
@@ -52,7 +59,10 @@ describe('cluster mode without workers', () => {
   });
 
   it.each([
-    [{ timeoutMs: 0 }, 'ClusterAggregator: timeoutMs must be a number of milliseconds above 0 (at most 2147483647), got number 0'],
+    [
+      { timeoutMs: 0 },
+      'ClusterAggregator: timeoutMs must be a number of milliseconds above 0 (at most 2147483647), got number 0',
+    ],
     [{ registry: {} }, 'ClusterAggregator: registry must be a prom-client Registry, got an object'],
     [{ timeout: 5 }, 'ClusterAggregator: unknown option "timeout"; known: timeoutMs, registry'],
   ])('refuses ClusterAggregator options %j', (options, message) => {
@@ -107,7 +117,10 @@ describe('cluster mode with two real workers', () => {
       execArgv: ['-r', 'ts-node/register/transpile-only'],
     });
     for (const fixture of [A, B]) {
-      const worker = cluster.fork({ BLOCKYARD_CLUSTER_FIXTURE: JSON.stringify(fixture), TS_NODE_TRANSPILE_ONLY: 'true' });
+      const worker = cluster.fork({
+        BLOCKYARD_CLUSTER_FIXTURE: JSON.stringify(fixture),
+        TS_NODE_TRANSPILE_ONLY: 'true',
+      });
       workers.push(worker);
     }
     await Promise.all(
@@ -170,7 +183,9 @@ describe('cluster mode with two real workers', () => {
 
   it('is refused in a worker', async () => {
     const probe = await command(workers[0] as Worker, 'probe');
-    expect(probe.refused).toBe('ClusterAggregator: create it in the node:cluster primary (cluster.isPrimary is false here)');
+    expect(probe.refused).toBe(
+      'ClusterAggregator: create it in the node:cluster primary (cluster.isPrimary is false here)',
+    );
   });
 
   it('fails a scrape with a 500 when a worker does not answer in time, and recovers when it does', async () => {

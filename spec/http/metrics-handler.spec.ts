@@ -157,7 +157,9 @@ describe('metricsHandler: formats', () => {
     expect(first.text).toBe(await openMetricsReference());
     // prom-client's own OpenMetrics rendering strips `_total` from counter names in place.
     await om.metrics();
-    expect((om.getSingleMetric('blockyard_workers_spawned_total') as unknown as { name: string }).name).toBe('blockyard_workers_spawned');
+    expect((om.getSingleMetric('blockyard_workers_spawned_total') as unknown as { name: string }).name).toBe(
+      'blockyard_workers_spawned',
+    );
 
     const text = await httpRequest(url);
     expect(text.headers['content-type']).toBe(CONTENT_TYPES.prometheus);
@@ -209,7 +211,9 @@ describe('metricsHandler: formats', () => {
     const openMetrics = await httpRequest(url, { headers: { Accept: OPENMETRICS_ACCEPT } });
     expect(openMetrics.text).toMatch(/^test_requests_total 2 # \{trace_id="4bf92f3577b34da6a3ce929d0e0e4736"\} 2 \d/m);
     const text = await httpRequest(url);
-    expect(text.text).toBe('# HELP test_requests_total Requests.\n# TYPE test_requests_total counter\ntest_requests_total 2\n');
+    expect(text.text).toBe(
+      '# HELP test_requests_total Requests.\n# TYPE test_requests_total counter\ntest_requests_total 2\n',
+    );
   });
 
   it("applies the registry's default labels in both formats", async () => {
@@ -649,7 +653,9 @@ describe('metricsHandler: self-metrics', () => {
     const clash = new Registry();
     new Gauge({ name: 'blockyard_telemetry_scrapes_total', help: 'Not a counter.', registers: [clash] });
     expect(() => metricsHandler(clash, { selfMetrics: true })).toThrow(
-      new TypeError('metricsHandler: selfMetrics: the registry already holds a blockyard_telemetry_scrapes_total that is not a Counter'),
+      new TypeError(
+        'metricsHandler: selfMetrics: the registry already holds a blockyard_telemetry_scrapes_total that is not a Counter',
+      ),
     );
   });
 });
@@ -660,13 +666,25 @@ describe('metricsHandler: options', () => {
     [{ maxInFlight: 0 }, 'metricsHandler: maxInFlight must be a positive integer or Infinity, got number 0'],
     [{ maxInFlight: 1.5 }, 'metricsHandler: maxInFlight must be a positive integer or Infinity, got number 1.5'],
     [{ maxInFlight: '3' }, 'metricsHandler: maxInFlight must be a positive integer or Infinity, got "3"'],
-    [{ timeoutMs: 0 }, 'metricsHandler: timeoutMs must be a number of milliseconds above 0 (at most 2147483647) or Infinity, got number 0'],
-    [{ timeoutMs: NaN }, 'metricsHandler: timeoutMs must be a number of milliseconds above 0 (at most 2147483647) or Infinity, got number NaN'],
-    [{ timeoutMs: 2 ** 31 }, 'metricsHandler: timeoutMs must be a number of milliseconds above 0 (at most 2147483647) or Infinity, got number 2147483648'],
+    [
+      { timeoutMs: 0 },
+      'metricsHandler: timeoutMs must be a number of milliseconds above 0 (at most 2147483647) or Infinity, got number 0',
+    ],
+    [
+      { timeoutMs: NaN },
+      'metricsHandler: timeoutMs must be a number of milliseconds above 0 (at most 2147483647) or Infinity, got number NaN',
+    ],
+    [
+      { timeoutMs: 2 ** 31 },
+      'metricsHandler: timeoutMs must be a number of milliseconds above 0 (at most 2147483647) or Infinity, got number 2147483648',
+    ],
     [{ compress: 'yes' }, 'metricsHandler: compress must be a boolean, got "yes"'],
     [{ selfMetrics: 1 }, 'metricsHandler: selfMetrics must be a boolean, got number 1'],
     [{ onError: 'console' }, 'metricsHandler: onError must be a function, got "console"'],
-    [{ tokn: 'x' }, 'metricsHandler: unknown option "tokn"; known: token, maxInFlight, timeoutMs, compress, selfMetrics, onError'],
+    [
+      { tokn: 'x' },
+      'metricsHandler: unknown option "tokn"; known: token, maxInFlight, timeoutMs, compress, selfMetrics, onError',
+    ],
   ])('rejects %j at construction', (options, message) => {
     expect(() => metricsHandler(new Registry(), options as unknown as MetricsHandlerOptions)).toThrow(
       new TypeError(message),

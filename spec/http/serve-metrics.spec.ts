@@ -255,13 +255,25 @@ describe('serveMetrics: options', () => {
     [{ port: -1 }, 'serveMetrics: port must be an integer from 0 to 65535, got number -1'],
     [{ port: 65536 }, 'serveMetrics: port must be an integer from 0 to 65535, got number 65536'],
     [{ port: '9464' }, 'serveMetrics: port must be an integer from 0 to 65535, got "9464"'],
-    [{ path: 'metrics' }, 'serveMetrics: path must be an absolute path ("/…") without query, fragment or spaces, got "metrics"'],
-    [{ path: '/m?x' }, 'serveMetrics: path must be an absolute path ("/…") without query, fragment or spaces, got "/m?x"'],
+    [
+      { path: 'metrics' },
+      'serveMetrics: path must be an absolute path ("/…") without query, fragment or spaces, got "metrics"',
+    ],
+    [
+      { path: '/m?x' },
+      'serveMetrics: path must be an absolute path ("/…") without query, fragment or spaces, got "/m?x"',
+    ],
     [{ path: '/healthz' }, 'serveMetrics: path must not be /healthz, which serves the health check'],
     [{ fallback: 'index.html' }, 'serveMetrics: fallback must be a function (req, res) => void, got "index.html"'],
-    [{ closeTimeoutMs: -1 }, 'serveMetrics: closeTimeoutMs must be a number of milliseconds from 0 to 2147483647, got number -1'],
+    [
+      { closeTimeoutMs: -1 },
+      'serveMetrics: closeTimeoutMs must be a number of milliseconds from 0 to 2147483647, got number -1',
+    ],
     [{ maxInFlight: 0 }, 'serveMetrics: maxInFlight must be a positive integer or Infinity, got number 0'],
-    [{ registry: 'default' }, 'serveMetrics: registry must be a prom-client Registry or a MetricsSource, got "default"'],
+    [
+      { registry: 'default' },
+      'serveMetrics: registry must be a prom-client Registry or a MetricsSource, got "default"',
+    ],
   ])('throws at once for %j', (options, message) => {
     expect(() => serveMetrics({ registry: new Registry(), ...(options as object) } as ServeMetricsOptions)).toThrow(
       new TypeError(message),

@@ -208,11 +208,17 @@ describe('initTracing', () => {
     it.each([
       [{ serviceName: '' }, 'initTracing: serviceName must be a non-empty string, got ""'],
       [{ serviceName: 7 }, 'initTracing: serviceName must be a non-empty string, got number 7'],
-      [{ exportTimeoutMillis: 0 }, 'initTracing: exportTimeoutMillis must be an integer from 1 to 2147483647, got number 0'],
+      [
+        { exportTimeoutMillis: 0 },
+        'initTracing: exportTimeoutMillis must be an integer from 1 to 2147483647, got number 0',
+      ],
       [{ exportTimeoutMillis: 1.5 }, 'got number 1.5'],
       [{ exportTimeoutMillis: '100' }, 'got "100"'],
       [{ sampler: {} }, 'initTracing: sampler must be an OpenTelemetry Sampler, got an object'],
-      [{ servicename: 'x' }, 'initTracing: unknown option "servicename"; known: serviceName, exportTimeoutMillis, sampler'],
+      [
+        { servicename: 'x' },
+        'initTracing: unknown option "servicename"; known: serviceName, exportTimeoutMillis, sampler',
+      ],
       [null, 'initTracing: options must be an object, got null'],
     ])('rejects options %p with a TypeError naming the option', async (options, message) => {
       const rejection = initTracing('', options as unknown as Parameters<typeof initTracing>[1]);

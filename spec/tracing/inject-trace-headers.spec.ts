@@ -64,7 +64,7 @@ describe('injectTraceHeaders', () => {
     expect(workerSaw()[0]).toMatchObject({ traceparent: INBOUND, tracestate: 'vendor=abc', baggage: 'tenant=acme' });
   });
 
-  it('makes the worker a child of the proxy\'s span when spans are recorded', async () => {
+  it("makes the worker a child of the proxy's span when spans are recorded", async () => {
     const tracing = installInMemoryTracing();
     const { proxy, workerSaw } = await proxyAndWorker();
     await httpRequest(`${proxy.origin}/apps/demo`, { headers: { traceparent: INBOUND, baggage: 'tenant=acme' } });
@@ -80,7 +80,9 @@ describe('injectTraceHeaders', () => {
     const tracing = installInMemoryTracing();
     const { proxy, workerSaw } = await proxyAndWorker();
     await httpRequest(`${proxy.origin}/`);
-    const [span] = await waitUntil('the proxy span', () => (tracing.spans().length === 1 ? tracing.spans() : undefined));
+    const [span] = await waitUntil('the proxy span', () =>
+      tracing.spans().length === 1 ? tracing.spans() : undefined,
+    );
     const { traceId, spanId } = (span as ReadableSpan).spanContext();
     expect(workerSaw()[0]?.traceparent).toBe(`00-${traceId}-${spanId}-01`);
   });
@@ -95,14 +97,17 @@ describe('injectTraceHeaders', () => {
     expect(headers.get('accept')).toBe('text/plain');
   });
 
-  it('replaces a traceparent copied from the inbound request with the current span\'s', () => {
+  it("replaces a traceparent copied from the inbound request with the current span's", () => {
     installInMemoryTracing();
     const span = trace.getTracer('t').startSpan('proxy');
     const headers = context.with(trace.setSpan(context.active(), span), () =>
       injectTraceHeaders({ traceparent: INBOUND, 'x-other': '1' }),
     );
     span.end();
-    expect(headers).toEqual({ traceparent: `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`, 'x-other': '1' });
+    expect(headers).toEqual({
+      traceparent: `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`,
+      'x-other': '1',
+    });
   });
 
   it('returns the same object and writes nothing without a trace context', () => {

@@ -20,10 +20,7 @@ describe('parseOtlpEndpoint: the Go endpoint rules', () => {
     ['https://otel.example.com', { protocol: 'grpc', url: 'https://otel.example.com:443', insecure: false }],
     ['http://[::1]:4317', { protocol: 'grpc', url: 'http://[::1]:4317', insecure: true }],
     // A URL with a path is OTLP/HTTP, to exactly that URL.
-    [
-      'http://collector:4318/v1/traces',
-      { protocol: 'http', url: 'http://collector:4318/v1/traces', insecure: true },
-    ],
+    ['http://collector:4318/v1/traces', { protocol: 'http', url: 'http://collector:4318/v1/traces', insecure: true }],
     [
       'https://otel.example.com/otlp/v1/traces',
       { protocol: 'http', url: 'https://otel.example.com/otlp/v1/traces', insecure: false },

@@ -84,7 +84,11 @@ describe('OTLP end to end', () => {
     const hole = await startBlackHole();
     cleanup.push(() => hole.close());
     const exportTimeoutMillis = 300;
-    const out = await runTsChild(CHILD, ['hang', `http://127.0.0.1:${hole.port}/v1/traces`, String(exportTimeoutMillis)]);
+    const out = await runTsChild(CHILD, [
+      'hang',
+      `http://127.0.0.1:${hole.port}/v1/traces`,
+      String(exportTimeoutMillis),
+    ]);
     const { shutdownMs } = JSON.parse(out) as { shutdownMs: number };
     expect(hole.connections()).toBeGreaterThan(0);
     expect(shutdownMs).toBeLessThan(exportTimeoutMillis + SHUTDOWN_GRACE_MS);

@@ -158,7 +158,7 @@ describe('tracingMiddleware / traceHandler: names and attributes', () => {
 });
 
 describe('tracingMiddleware / traceHandler: context', () => {
-  it('continues an inbound traceparent: same trace, the caller\'s span as parent', async () => {
+  it("continues an inbound traceparent: same trace, the caller's span as parent", async () => {
     const server = await serve(traceHandler((_req, res) => res.end()));
     await httpRequest(`${server.origin}/`, { headers: { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` } });
     const span = await oneSpan();
@@ -190,7 +190,7 @@ describe('tracingMiddleware / traceHandler: context', () => {
     expect(child.spanContext().traceId).toBe(serverSpan.spanContext().traceId);
   });
 
-  it('runs request and response listeners the handler adds in the span\'s context (body reads, finish hooks)', async () => {
+  it("runs request and response listeners the handler adds in the span's context (body reads, finish hooks)", async () => {
     const headersIn = deferred();
     const seen: string[] = [];
     const active = (): string => trace.getActiveSpan()?.spanContext().spanId ?? 'none';
@@ -236,11 +236,15 @@ describe('tracingMiddleware / traceHandler: context', () => {
     });
     const server = await serve(app);
     const answer = await new Promise<string>((resolve, reject) => {
-      const req = request(`${server.origin}/echo`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve(body));
-      });
+      const req = request(
+        `${server.origin}/echo`,
+        { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve(body));
+        },
+      );
       req.on('error', reject);
       // The rest of the body is sent only once the server is in the middle of the request,
       // so the body parser finishes in a later socket read, outside the middleware's call.
@@ -388,7 +392,9 @@ describe('tracingMiddleware / traceHandler: streaming and WebSockets', () => {
     const chunks: string[] = [];
     res.on('data', (c: Buffer) => chunks.push(c.toString()));
     const ended = new Promise((resolve) => res.on('end', resolve));
-    await waitUntil('the first chunk at the client', () => (chunks.length > 0 ? true : undefined), { timeoutMs: 3_000 });
+    await waitUntil('the first chunk at the client', () => (chunks.length > 0 ? true : undefined), {
+      timeoutMs: 3_000,
+    });
     expect(chunks.join('')).toBe('data: one\n\n');
     expect(tracing.spans()).toHaveLength(0); // still streaming: the span is open
     firstSeen.resolve();
@@ -475,7 +481,9 @@ describe('tracingMiddleware / traceHandler: never throws into the host', () => {
     const broken: TextMapPropagator = { inject: throwing, extract: throwing, fields: () => [] };
     propagation.setGlobalPropagator(broken);
     const server = await serve(traceHandler((_req, res) => res.end('ok')));
-    const answer = await httpRequest(`${server.origin}/x`, { headers: { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` } });
+    const answer = await httpRequest(`${server.origin}/x`, {
+      headers: { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` },
+    });
     expect(answer.text).toBe('ok');
     const server2 = await serve(traceHandler((_req, res) => res.end('ok'), { ignore: throwing }));
     expect((await httpRequest(`${server2.origin}/y`)).text).toBe('ok');
@@ -491,9 +499,13 @@ describe('tracingMiddleware / traceHandler: never throws into the host', () => {
     const calls: unknown[] = [];
     const failure = new Error('route failed');
     const missing = null as unknown as IncomingMessage;
-    expect(() => tracingErrorHandler()(failure, missing, missing as unknown as ServerResponse, (e) => calls.push(e))).not.toThrow();
+    expect(() =>
+      tracingErrorHandler()(failure, missing, missing as unknown as ServerResponse, (e) => calls.push(e)),
+    ).not.toThrow();
     type Hook = Parameters<typeof hooks.onRequest>;
-    expect(() => hooks.onRequest(null as unknown as Hook[0], null as unknown as Hook[1], () => calls.push('next'))).not.toThrow();
+    expect(() =>
+      hooks.onRequest(null as unknown as Hook[0], null as unknown as Hook[1], () => calls.push('next')),
+    ).not.toThrow();
     expect(() =>
       hooks.onError(null as unknown as Hook[0], null as unknown as Hook[1], failure, () => calls.push('after error')),
     ).not.toThrow();
@@ -565,13 +577,19 @@ describe('fastifyTracing', () => {
     return { origin: `http://127.0.0.1:${port}`, activeIds };
   }
 
-  it('names the span after Fastify\'s route and makes it active in the handler', async () => {
+  it("names the span after Fastify's route and makes it active in the handler", async () => {
     const { origin, activeIds } = await fastifyApp();
-    const answer = await httpRequest(`${origin}/apps/42?x=1`, { headers: { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` } });
+    const answer = await httpRequest(`${origin}/apps/42?x=1`, {
+      headers: { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` },
+    });
     expect(answer.status).toBe(200);
     const span = await oneSpan();
     expect(span.name).toBe('GET /apps/:id');
-    expect(span.attributes).toMatchObject({ 'http.route': '/apps/:id', 'http.status_code': 200, 'url.path': '/apps/42' });
+    expect(span.attributes).toMatchObject({
+      'http.route': '/apps/:id',
+      'http.status_code': 200,
+      'url.path': '/apps/42',
+    });
     expect(span.spanContext().traceId).toBe(TRACE_ID);
     expect(activeIds).toEqual([span.spanContext().spanId]);
   });

@@ -61,24 +61,31 @@ const anyWorker: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 describe('deriveStateCounts, for any snapshot', () => {
-  it.each([false, true])('never throws; counts are non-negative integers summing to the number of valid workers (strict: %p)', (strict) => {
-    fc.assert(
-      fc.property(fc.array(anyWorker, { maxLength: 40 }), (workers) => {
-        const map = new Map(workers.map((w, i) => [`w${i}`, w]));
-        const counts = deriveStateCounts(map as unknown as SnapshotInput, { strict });
-        const valid = workers.filter((w) => invalidWorkerReason(w, { strict }) === undefined) as ActiveWorker[];
-        for (const v of Object.values(counts)) expect(Number.isInteger(v) && v >= 0).toBe(true);
-        expect(counts.busy + counts.idle + counts.draining).toBe(valid.length);
-        expect(counts.workers).toBe(valid.length);
-        expect(counts.sessions).toBe(valid.reduce((s, w) => s + w.sessions, 0));
-        const byState = (state: WorkerState): number => valid.filter((w) => workerState(w) === state).length;
-        expect([counts.busy, counts.idle, counts.draining]).toEqual([byState('busy'), byState('idle'), byState('draining')]);
-        // The same entries as an array of pairs count the same.
-        expect(deriveStateCounts([...map] as unknown as SnapshotInput, { strict })).toEqual(counts);
-      }),
-      { numRuns: 300 },
-    );
-  });
+  it.each([false, true])(
+    'never throws; counts are non-negative integers summing to the number of valid workers (strict: %p)',
+    (strict) => {
+      fc.assert(
+        fc.property(fc.array(anyWorker, { maxLength: 40 }), (workers) => {
+          const map = new Map(workers.map((w, i) => [`w${i}`, w]));
+          const counts = deriveStateCounts(map as unknown as SnapshotInput, { strict });
+          const valid = workers.filter((w) => invalidWorkerReason(w, { strict }) === undefined) as ActiveWorker[];
+          for (const v of Object.values(counts)) expect(Number.isInteger(v) && v >= 0).toBe(true);
+          expect(counts.busy + counts.idle + counts.draining).toBe(valid.length);
+          expect(counts.workers).toBe(valid.length);
+          expect(counts.sessions).toBe(valid.reduce((s, w) => s + w.sessions, 0));
+          const byState = (state: WorkerState): number => valid.filter((w) => workerState(w) === state).length;
+          expect([counts.busy, counts.idle, counts.draining]).toEqual([
+            byState('busy'),
+            byState('idle'),
+            byState('draining'),
+          ]);
+          // The same entries as an array of pairs count the same.
+          expect(deriveStateCounts([...map] as unknown as SnapshotInput, { strict })).toEqual(counts);
+        }),
+        { numRuns: 300 },
+      );
+    },
+  );
 
   it('never throws on values that are not snapshots at all', () => {
     fc.assert(
@@ -116,7 +123,9 @@ describe('the tracker, for any snapshot', () => {
         expect(() => tracker.feed(map as unknown as SnapshotInput)).not.toThrow();
         ticks.next();
         tracker.stop();
-        const invalidIds = workers.flatMap((w, i) => (invalidWorkerReason(w, { strict }) === undefined ? [] : [`"w${i}"`]));
+        const invalidIds = workers.flatMap((w, i) =>
+          invalidWorkerReason(w, { strict }) === undefined ? [] : [`"w${i}"`],
+        );
         expect(errors.map((e) => /^snapshot entry ("w\d+")/.exec(e.message)?.[1])).toEqual(invalidIds);
         const expected = deriveStateCounts(map as unknown as SnapshotInput, { strict });
         const text = await registry.metrics();
@@ -128,7 +137,7 @@ describe('the tracker, for any snapshot', () => {
     );
   });
 
-  it('emits transitions that, applied in order, rebuild each snapshot\'s states', () => {
+  it("emits transitions that, applied in order, rebuild each snapshot's states", () => {
     const step = fc.array(fc.tuple(fc.integer({ min: 0, max: 15 }), validWorker), { maxLength: 16 });
     fc.assert(
       fc.property(fc.array(step, { minLength: 1, maxLength: 8 }), (steps) => {
@@ -148,7 +157,7 @@ describe('the tracker, for any snapshot', () => {
     );
   });
 
-  it('emits transitions that rebuild the valid workers\' states when one Map is changed in place, whatever else it holds', () => {
+  it("emits transitions that rebuild the valid workers' states when one Map is changed in place, whatever else it holds", () => {
     // The walk compares each worker with the one at the same position in the last walk, and
     // falls back to matching by id, or to an entry-by-entry walk, when that stops working: the
     // mutations below (new, moved, removed and changed workers; invalid and throwing entries)
@@ -156,34 +165,43 @@ describe('the tracker, for any snapshot', () => {
     const operation = fc.oneof(
       fc.record({ op: fc.constant('set' as const), id: fc.integer({ min: 0, max: 12 }), worker: anyWorker }),
       fc.record({ op: fc.constant('delete' as const), id: fc.integer({ min: 0, max: 12 }) }),
-      fc.record({ op: fc.constant('mutate' as const), id: fc.integer({ min: 0, max: 12 }), draining: fc.boolean(), sessions: fc.nat(3) }),
+      fc.record({
+        op: fc.constant('mutate' as const),
+        id: fc.integer({ min: 0, max: 12 }),
+        draining: fc.boolean(),
+        sessions: fc.nat(3),
+      }),
     );
     fc.assert(
-      fc.property(fc.array(fc.array(operation, { maxLength: 6 }), { minLength: 1, maxLength: 10 }), (ticksOfOperations) => {
-        const ticks = new Subject<void>();
-        const tracker = new WorkerStateTracker({ metrics: newMetrics(new Registry()), tick: ticks });
-        const states = followTransitions(tracker);
-        const snapshot = new Map<string, unknown>();
-        tracker.feed(snapshot as unknown as SnapshotInput);
-        for (const operations of ticksOfOperations) {
-          for (const o of operations) {
-            const id = `w${o.id}`;
-            if (o.op === 'set') snapshot.set(id, o.worker);
-            else if (o.op === 'delete') snapshot.delete(id);
-            else {
-              const worker = snapshot.get(id);
-              if (worker !== undefined && invalidWorkerReason(worker) === undefined) {
-                Object.assign(worker as ActiveWorker, { draining: o.draining, sessions: o.sessions });
+      fc.property(
+        fc.array(fc.array(operation, { maxLength: 6 }), { minLength: 1, maxLength: 10 }),
+        (ticksOfOperations) => {
+          const ticks = new Subject<void>();
+          const tracker = new WorkerStateTracker({ metrics: newMetrics(new Registry()), tick: ticks });
+          const states = followTransitions(tracker);
+          const snapshot = new Map<string, unknown>();
+          tracker.feed(snapshot as unknown as SnapshotInput);
+          for (const operations of ticksOfOperations) {
+            for (const o of operations) {
+              const id = `w${o.id}`;
+              if (o.op === 'set') snapshot.set(id, o.worker);
+              else if (o.op === 'delete') snapshot.delete(id);
+              else {
+                const worker = snapshot.get(id);
+                if (worker !== undefined && invalidWorkerReason(worker) === undefined) {
+                  Object.assign(worker as ActiveWorker, { draining: o.draining, sessions: o.sessions });
+                }
               }
             }
+            ticks.next();
+            const expected = new Map<string, WorkerState>();
+            for (const [id, w] of snapshot)
+              if (invalidWorkerReason(w) === undefined) expected.set(id, workerState(w as ActiveWorker) as WorkerState);
+            expect(new Map([...states].sort())).toEqual(new Map([...expected].sort()));
           }
-          ticks.next();
-          const expected = new Map<string, WorkerState>();
-          for (const [id, w] of snapshot) if (invalidWorkerReason(w) === undefined) expected.set(id, workerState(w as ActiveWorker) as WorkerState);
-          expect(new Map([...states].sort())).toEqual(new Map([...expected].sort()));
-        }
-        tracker.stop();
-      }),
+          tracker.stop();
+        },
+      ),
       { numRuns: 500 },
     );
   });

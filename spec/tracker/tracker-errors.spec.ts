@@ -1,5 +1,16 @@
 import { Registry } from 'prom-client';
-import { NEVER, Observable, Subject, Subscriber, asyncScheduler, defer, interval, map, throwError, type SchedulerLike } from 'rxjs';
+import {
+  NEVER,
+  Observable,
+  Subject,
+  Subscriber,
+  asyncScheduler,
+  defer,
+  interval,
+  map,
+  throwError,
+  type SchedulerLike,
+} from 'rxjs';
 import {
   WorkerStateTracker,
   deriveStateCounts,
@@ -96,7 +107,13 @@ describe('bad snapshots are reported and the pipeline keeps ticking', () => {
     const seen: unknown[] = [];
     tracker.transitions$.subscribe((t) => seen.push(t.workerId));
     const unprintable = Object.create(null) as object;
-    tracker.feed(new Map<unknown, unknown>([[42, busy()], ['', idle()], [unprintable, idle()]]) as unknown as SnapshotInput);
+    tracker.feed(
+      new Map<unknown, unknown>([
+        [42, busy()],
+        ['', idle()],
+        [unprintable, idle()],
+      ]) as unknown as SnapshotInput,
+    );
     ticks.next();
     expect(emitted).toEqual([{ busy: 1, idle: 2, draining: 0, workers: 3, sessions: 1 }]);
     expect(seen).toEqual(['42', '', 'an object']);
@@ -325,7 +342,12 @@ describe('subscribers cannot break the streams or the host', () => {
         ticks.next();
       }
     });
-    tracker.feed(new Map([['w1', busy(1)], ['w2', busy(1)]]));
+    tracker.feed(
+      new Map([
+        ['w1', busy(1)],
+        ['w2', busy(1)],
+      ]),
+    );
     ticks.next();
     expect(seen).toEqual(['w1:none->busy', 'w2:none->busy', 'w9:none->idle', 'w1:busy->none', 'w2:busy->none']);
     expect(emitted.map((c) => c.workers)).toEqual([2, 1]);
@@ -414,7 +436,9 @@ describe('the tick source', () => {
     ticks.next();
     ticks.complete();
     expect(emitted).toHaveLength(1);
-    expect(errors.map((e) => [e.origin, e.message])).toEqual([['tick', 'the tick Observable completed; ticking has stopped']]);
+    expect(errors.map((e) => [e.origin, e.message])).toEqual([
+      ['tick', 'the tick Observable completed; ticking has stopped'],
+    ]);
     tracker.record({ type: 'bundle_uploaded' });
     tracker.stop();
     expect(errors).toHaveLength(1);
@@ -551,7 +575,11 @@ describe('construction fails fast on bad options', () => {
   it.each<[string, () => unknown, RegExp]>([
     ['no options', () => undefined, /options must be an object with at least \{ metrics, tick \}, got undefined/],
     ['no metrics', () => ({ tick: 10 }), /metrics must be the object newMetrics\(\) returns, got undefined/],
-    ['a registry as metrics', () => ({ metrics: new Registry(), tick: 10 }), /metrics must be the object newMetrics\(\) returns, got a Registry/],
+    [
+      'a registry as metrics',
+      () => ({ metrics: new Registry(), tick: 10 }),
+      /metrics must be the object newMetrics\(\) returns, got a Registry/,
+    ],
     [
       'metrics missing a collector',
       () => {
@@ -571,11 +599,31 @@ describe('construction fails fast on bad options', () => {
     ['a tick too long for a timer', () => ({ metrics: ok(), tick: 2 ** 31 }), /at most 2147483647/],
     ['a string tick', () => ({ metrics: ok(), tick: '1s' }), /got "1s"/],
     ['a promise tick', () => ({ metrics: ok(), tick: Promise.resolve() }), /got a Promise/],
-    ['a non-function source', () => ({ metrics: ok(), tick: 10, source: new Map() }), /source must be a function returning a snapshot, got a Map/],
-    ['a bad scheduler', () => ({ metrics: ok(), tick: 10, scheduler: {} }), /scheduler must be an RxJS scheduler, got an object/],
-    ['a non-boolean healGauges', () => ({ metrics: ok(), tick: 10, healGauges: 'no' }), /healGauges must be a boolean, got "no"/],
-    ['a zero maxApps', () => ({ metrics: ok(), tick: 10, maxApps: 0 }), /maxApps must be a positive integer, got number 0/],
-    ['a misspelt option', () => ({ metrics: ok(), tick: 10, heal_gauges: false }), /unknown option "heal_gauges"; known: metrics, tick/],
+    [
+      'a non-function source',
+      () => ({ metrics: ok(), tick: 10, source: new Map() }),
+      /source must be a function returning a snapshot, got a Map/,
+    ],
+    [
+      'a bad scheduler',
+      () => ({ metrics: ok(), tick: 10, scheduler: {} }),
+      /scheduler must be an RxJS scheduler, got an object/,
+    ],
+    [
+      'a non-boolean healGauges',
+      () => ({ metrics: ok(), tick: 10, healGauges: 'no' }),
+      /healGauges must be a boolean, got "no"/,
+    ],
+    [
+      'a zero maxApps',
+      () => ({ metrics: ok(), tick: 10, maxApps: 0 }),
+      /maxApps must be a positive integer, got number 0/,
+    ],
+    [
+      'a misspelt option',
+      () => ({ metrics: ok(), tick: 10, heal_gauges: false }),
+      /unknown option "heal_gauges"; known: metrics, tick/,
+    ],
   ])('rejects %s with a TypeError', (_name, options, message) => {
     const build = (): WorkerStateTracker => new WorkerStateTracker(options() as WorkerStateTrackerOptions);
     expect(build).toThrow(TypeError);

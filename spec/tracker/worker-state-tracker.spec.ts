@@ -1,12 +1,7 @@
 import { Registry } from 'prom-client';
 import { Subject, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import {
-  EMPTY_COUNTS,
-  type SnapshotInput,
-  type StateCounts,
-  type WorkerTransition,
-} from '../../lib';
+import { EMPTY_COUNTS, type SnapshotInput, type StateCounts, type WorkerTransition } from '../../lib';
 import { trackerFixture } from '../helpers/tracker-fixture';
 import { scrape, scrapeValue, valueOf } from '../helpers/scrape';
 import { busy, draining, idle, snapshot, snapshotOf } from '../helpers/workers';
@@ -203,7 +198,9 @@ describe('WorkerStateTracker: snapshot sources', () => {
     ]);
     ticks.next();
     expect(emitted).toEqual([{ busy: 1, idle: 1, draining: 0, workers: 2, sessions: 3 }]);
-    expect(errors.map((e) => e.message)).toEqual(['snapshot entry "a": duplicate worker id "a"; the first entry counts']);
+    expect(errors.map((e) => e.message)).toEqual([
+      'snapshot entry "a": duplicate worker id "a"; the first entry counts',
+    ]);
   });
 });
 
@@ -325,7 +322,7 @@ describe('WorkerStateTracker: transitions$', () => {
     ]);
   });
 
-  it('stays exact when a worker\'s getter adds and removes workers in the middle of a tick', () => {
+  it("stays exact when a worker's getter adds and removes workers in the middle of a tick", () => {
     const ticks = new Subject<void>();
     const { tracker } = track({ tick: ticks });
     const states = new Map<string, string>();
@@ -351,7 +348,8 @@ describe('WorkerStateTracker: transitions$', () => {
     mutate = true;
     ticks.next();
     const expected = new Map<string, string>();
-    for (const id of records.keys()) expected.set(id, id === 'w8' ? 'draining' : id === 'w2' || Number(id.slice(1)) % 2 === 1 ? 'busy' : 'idle');
+    for (const id of records.keys())
+      expected.set(id, id === 'w8' ? 'draining' : id === 'w2' || Number(id.slice(1)) % 2 === 1 ? 'busy' : 'idle');
     expect(new Map([...states].sort())).toEqual(new Map([...expected].sort()));
     expect(states.has('w5')).toBe(false);
   });

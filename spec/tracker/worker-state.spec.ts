@@ -69,15 +69,21 @@ describe('invalidWorkerReason', () => {
   it('checks the fields telemetry reads by default, and every field when strict', () => {
     const badDate = { ...worker(), startedAt: new Date('x') };
     expect(invalidWorkerReason(badDate)).toBeUndefined();
-    expect(invalidWorkerReason(badDate, { strict: true })).toBe('startedAt must be a valid Date, got Date Invalid Date');
+    expect(invalidWorkerReason(badDate, { strict: true })).toBe(
+      'startedAt must be a valid Date, got Date Invalid Date',
+    );
     expect(deriveStateCounts(new Map([['a', badDate]])).workers).toBe(1);
     expect(deriveStateCounts(new Map([['a', badDate]]), { strict: true }).workers).toBe(0);
   });
 
   it('names the field and quotes the value', () => {
-    expect(invalidWorkerReason(worker({ sessions: 2.5 }))).toBe('sessions must be a non-negative integer, got number 2.5');
+    expect(invalidWorkerReason(worker({ sessions: 2.5 }))).toBe(
+      'sessions must be a non-negative integer, got number 2.5',
+    );
     expect(invalidWorkerReason({ ...worker(), appId: 'x'.repeat(10_000) })).toBeUndefined();
-    expect(invalidWorkerReason({ ...worker(), appId: 5n }, { strict: true })).toBe('appId must be a non-empty string, got bigint 5');
+    expect(invalidWorkerReason({ ...worker(), appId: 5n }, { strict: true })).toBe(
+      'appId must be a non-empty string, got bigint 5',
+    );
     const long = invalidWorkerReason({ ...worker(), draining: 'y'.repeat(10_000) }) ?? '';
     expect(long.length).toBeLessThan(120);
   });
