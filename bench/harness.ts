@@ -82,7 +82,7 @@ export interface AsyncComparison extends Omit<Comparison, 'ours' | 'floor'> {
  */
 export async function compare(c: Comparison | AsyncComparison, rounds = 7, awaited = false): Promise<ComparisonResult> {
   const time = (fn: () => unknown, calls: number): Promise<number> | number =>
-    awaited ? timeAwaitedCalls(fn as () => Promise<unknown>, calls) : timeCalls(fn as () => void, calls);
+    awaited ? timeAwaitedCalls(fn as () => Promise<unknown>, calls) : timeCalls(fn, calls);
   let calls = c.callsPerRound ?? 0;
   if (calls === 0) {
     // Enough calls for about 100 ms of the floor a round.

@@ -151,7 +151,8 @@ export async function scrapeFixture(
 
   const [a, b] = [await ours.metrics(), await plain.metrics()];
   if (a !== b) {
-    const at = [...a].findIndex((ch, i) => ch !== b[i]);
+    let at = 0;
+    while (at < a.length && a[at] === b[at]) at += 1;
     throw new Error(
       `scrape fixture: the two registries differ at byte ${at}: ${JSON.stringify(a.slice(at - 80, at + 80))}`,
     );

@@ -228,7 +228,7 @@ function startServers(apps: number, pin: boolean): Promise<ServersChild> {
   });
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const close = async (): Promise<void> => {
-    child.stdin?.end();
+    child.stdin.end();
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     await exited;
     clearTimeout(timer);
@@ -239,7 +239,7 @@ function startServers(apps: number, pin: boolean): Promise<ServersChild> {
       void close();
       reject(new Error('bench/scrape-servers.ts did not print its URLs within 60 s'));
     }, 60_000);
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
       const line = out.indexOf('\n');
       if (line < 0) return;

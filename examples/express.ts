@@ -55,7 +55,7 @@ export async function startExpressExample({
 }
 
 if (require.main === module) {
-  startExpressExample({ token: process.env.METRICS_TOKEN || undefined }).then(
+  startExpressExample({ token: process.env.METRICS_TOKEN === '' ? undefined : process.env.METRICS_TOKEN }).then(
     ({ url }) => console.log(`metrics at ${url}`),
     (err: unknown) => {
       console.error(err);

@@ -33,7 +33,7 @@ export async function startFastifyExample({
       handler(request.raw, reply.raw);
     },
   });
-  app.get('/', async () => 'the app itself\n');
+  app.get('/', () => 'the app itself\n');
 
   await app.listen({ port, host: '127.0.0.1' });
   const address = app.server.address();
@@ -42,7 +42,7 @@ export async function startFastifyExample({
 }
 
 if (require.main === module) {
-  startFastifyExample({ token: process.env.METRICS_TOKEN || undefined }).then(
+  startFastifyExample({ token: process.env.METRICS_TOKEN === '' ? undefined : process.env.METRICS_TOKEN }).then(
     ({ url }) => console.log(`metrics at ${url}`),
     (err: unknown) => {
       console.error(err);

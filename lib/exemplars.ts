@@ -57,7 +57,7 @@ export function acceptPlainObserve(...histograms: Histogram[]): void {
       else if (value !== undefined) objectForm({ labels: first as LabelValues<string>, value });
       else objectForm(first as ObserveDataWithExemplar<string>);
     };
-    histogram.observe = observe as Histogram['observe'];
+    histogram.observe = observe;
   }
 }
 
@@ -91,7 +91,7 @@ export function observeWithExemplar(histogram: Histogram, value: number, traceRe
     histogram.observe(value);
     return;
   }
-  const ref = traceRef === undefined ? activeTraceRef() : traceRef;
+  const ref = traceRef ?? activeTraceRef();
   if (ref === undefined || !isValidTraceId(ref.traceId) || !isValidSpanId(ref.spanId)) {
     histogram.observe({ value });
     return;

@@ -16,8 +16,9 @@ import {
 } from 'prom-client';
 import { acceptPlainObserve, exemplarConfig } from './exemplars';
 import { WORKER_STATES } from './labels';
-import { describeValue, messageOf } from './describe-value';
+import { messageOf } from './describe-value';
 
+import { OptionChecks } from './options';
 import { runScrapeHooks } from './scrape-hooks';
 
 /**
@@ -107,14 +108,7 @@ export const METRIC_NAMES: readonly string[] = Object.freeze([
  * already holds a collector of the same name.
  */
 export function newMetrics(registry: Registry<RegistryContentType> = defaultRegistry): Metrics {
-  if (
-    registry === null ||
-    typeof registry !== 'object' ||
-    typeof (registry as Partial<Registry>).registerMetric !== 'function' ||
-    typeof (registry as Partial<Registry>).metrics !== 'function'
-  ) {
-    throw new TypeError(`newMetrics: registry must be a prom-client Registry, got ${describeValue(registry)}`);
-  }
+  new OptionChecks('newMetrics').registry('registry', registry);
   const taken = METRIC_NAMES.filter((name) => registry.getSingleMetric(name) !== undefined);
   if (taken.length > 0) {
     throw new Error(

@@ -64,11 +64,28 @@ export class OptionChecks {
    * what the options object must be, for the message when it is not one.
    */
   object<T extends object>(options: T, known: readonly string[], shape = 'an object'): T {
-    if (options === null || typeof options !== 'object') this.reject('options', shape, options);
-    for (const key of Object.keys(options)) {
+    // Typed callers pass an object; the check is for everyone else.
+    const value: unknown = options;
+    if (value === null || typeof value !== 'object') this.reject('options', shape, value);
+    for (const key of Object.keys(value)) {
       if (!known.includes(key)) this.fail(`unknown option ${describeValue(key)}; known: ${known.join(', ')}`);
     }
     return options;
+  }
+
+  /**
+   * `value` is absent or an object with a method `method`: an interface checked by its shape,
+   * as a Sampler, a TracerProvider or a scheduler are. `expected` names it in the message.
+   */
+  implementing<T>(name: string, value: T | undefined, method: string, expected: string): T | undefined {
+    const v: unknown = value;
+    if (
+      v !== undefined &&
+      (v === null || typeof v !== 'object' || typeof (v as Record<string, unknown>)[method] !== 'function')
+    ) {
+      this.reject(name, expected, v);
+    }
+    return value;
   }
 
   /** `value` is absent or a boolean. */

@@ -18,7 +18,7 @@ interface TypeDocProject {
   readonly children?: readonly { readonly name: string }[];
 }
 
-let out: TempDir;
+let out: TempDir | undefined;
 let run: CommandResult;
 let exported: string[];
 
@@ -42,11 +42,14 @@ afterAll(async () => {
 /** TypeDoc's messages of one level, without the level tag and the closing tally. */
 function messages(level: 'warning' | 'error'): string[] {
   const tag = `[${level}] `;
-  return run.output
-    .split('\n')
-    .map((line) => line.replace(/\x1b\[[0-9;]*m/g, '').trim())
-    .filter((line) => line.startsWith(tag) && !/^\[\w+\] Found \d+ errors? and \d+ warnings?$/.test(line))
-    .map((line) => line.slice(tag.length));
+  return (
+    run.output
+      .split('\n')
+      // eslint-disable-next-line no-control-regex -- strips the ANSI colour codes TypeDoc prints
+      .map((line) => line.replace(/\u001b\[[0-9;]*m/g, '').trim())
+      .filter((line) => line.startsWith(tag) && !/^\[\w+\] Found \d+ errors? and \d+ warnings?$/.test(line))
+      .map((line) => line.slice(tag.length))
+  );
 }
 
 describe('TypeDoc (npm run docs)', () => {

@@ -170,7 +170,7 @@ export async function main(argv: readonly string[], output: DemoOutput): Promise
  * `dispose()` removes the listeners and the timer.
  */
 function waitForStop(durationSeconds: number): { reason: Promise<string>; dispose(): void } {
-  let dispose = (): void => {};
+  let dispose = (): void => undefined;
   const reason = new Promise<string>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => resolve(signal);
     process.once('SIGINT', onSignal);

@@ -527,7 +527,7 @@ export class OrchestratorSimulator {
   private markIdle(now: Date): void {
     for (const worker of this.workers.values()) {
       if (worker.sessions > 0) worker.idleSince = null;
-      else if (!worker.idleSince) worker.idleSince = now;
+      else worker.idleSince ??= now;
     }
   }
 }

@@ -119,7 +119,7 @@ export class EventRecorder {
     }
     const event = parsed.event;
     try {
-      (EVENT_EFFECTS[event.type] as Effect<TelemetryEventType>)(event as never, this.targets);
+      (EVENT_EFFECTS[event.type] as Effect<TelemetryEventType>)(event, this.targets);
     } catch (err) {
       this.report(
         new TelemetryError('event', `recording a ${event.type} event failed: ${messageOf(err)}`, { cause: err }),

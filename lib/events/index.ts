@@ -5,11 +5,10 @@
  * @packageDocumentation
  */
 export { DEFAULT_MAX_APPS } from './app-labels';
-export { EventRecorder, type EventRecorderOptions } from './event-recorder';
+export { EventRecorder } from './event-recorder';
 export { parseEvent, type EventProblem, type ParsedEvent } from './parse-event';
 export {
   EVENT_TYPES,
-  MAX_EVENT_SECONDS,
   type AuditEntryDroppedEvent,
   type BundleRestoredEvent,
   type BundleUploadedEvent,

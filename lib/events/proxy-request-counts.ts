@@ -41,7 +41,7 @@ export class ProxyRequestCounts {
         const n = row[i] as number;
         if (n > 0) {
           row[i] = 0;
-          this.counter.inc({ app, status: STATUS_CLASSES[i] as string }, n);
+          this.counter.inc({ app, status: STATUS_CLASSES[i] }, n);
         }
       }
     }

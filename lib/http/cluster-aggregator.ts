@@ -113,7 +113,7 @@ export class ClusterAggregator implements MetricsSource, Closable {
       const waiting = new Set<number>();
       const request: MetricsRequest = { type: REQUEST, id };
       for (const worker of Object.values(cluster.workers ?? {})) {
-        if (worker === undefined || !worker.isConnected()) continue;
+        if (!worker?.isConnected()) continue;
         try {
           // A worker whose channel closes under us is dealt with by 'exit' or the timeout.
           worker.send(request, undefined, () => undefined);
@@ -145,7 +145,7 @@ export class ClusterAggregator implements MetricsSource, Closable {
   private readonly onMessage = (worker: Worker, message: unknown): void => {
     if (!isMessage<MetricsResponse>(message, RESPONSE)) return;
     const scrape = this.pending.get(message.id);
-    if (scrape === undefined || !scrape.waiting.delete(worker.id)) return;
+    if (!scrape?.waiting.delete(worker.id)) return;
     if (message.error !== undefined) {
       const error = typeof message.error === 'string' ? message.error : describeValue(message.error);
       this.settle(message.id, scrape, new Error(`ClusterAggregator: worker ${worker.id} failed: ${error}`));

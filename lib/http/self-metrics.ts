@@ -35,7 +35,7 @@ export function selfMetricsOn(registry: Registry): SelfMetrics {
     );
   }
   const scrapes =
-    (scrapesTaken as Counter<'code'> | undefined) ??
+    scrapesTaken ??
     new Counter({
       name: SCRAPES_METRIC_NAME,
       help: 'Total number of scrapes of the metrics endpoint, by HTTP status code.',
@@ -47,7 +47,7 @@ export function selfMetricsOn(registry: Registry): SelfMetrics {
     for (const code of ['200', '500', '503']) scrapes.labels(code).inc(0);
   }
   const inFlight =
-    (inFlightTaken as Gauge | undefined) ??
+    inFlightTaken ??
     new Gauge({
       name: SCRAPES_IN_FLIGHT_METRIC_NAME,
       help: 'Number of scrapes of the metrics endpoint being served now.',

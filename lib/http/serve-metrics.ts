@@ -37,7 +37,7 @@ export interface ServeMetricsOptions extends MetricsHandlerOptions {
    * the 404, so an app can serve a page on the same listener. What it throws (or the promise
    * it returns rejects with) becomes a 500; the listener goes on.
    */
-  readonly fallback?: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly fallback?: (req: IncomingMessage, res: ServerResponse) => unknown;
   /**
    * How long `close()` lets requests in progress finish before it closes their sockets
    * (default 5000 ms). Sockets upgraded away from HTTP (WebSockets of a `fallback`) count too.
@@ -92,7 +92,7 @@ export function serveMetrics(options: ServeMetricsOptions = {}): Promise<Metrics
   if (path === HEALTH_PATH) check.fail(`path must not be ${HEALTH_PATH}, which serves the health check`);
   const fallback = check.func('fallback', options.fallback, 'a function (req, res) => void');
   const closeTimeoutMs = check.milliseconds('closeTimeoutMs', options.closeTimeoutMs, { zero: true }) ?? 5000;
-  const handler = metricsHandler(source, handlerOptions as MetricsHandlerOptions);
+  const handler = metricsHandler(source, handlerOptions);
   const onError = options.onError;
 
   const server = createServer((req, res) => {
@@ -195,7 +195,7 @@ function health(req: IncomingMessage, res: ServerResponse): void {
 }
 
 function runFallback(
-  fallback: (req: IncomingMessage, res: ServerResponse) => void,
+  fallback: (req: IncomingMessage, res: ServerResponse) => unknown,
   req: IncomingMessage,
   res: ServerResponse,
   onError: ((error: Error) => void) | undefined,

@@ -5,15 +5,7 @@
  * @packageDocumentation
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  FASTIFY_ROUTE,
-  begin,
-  checkOptions,
-  recordError,
-  runIn,
-  type Traced,
-  type TracingMiddlewareOptions,
-} from './request-span';
+import { begin, fastifyRoutes, checkOptions, recordError, runIn, type TracingMiddlewareOptions } from './request-span';
 
 /** The parts of a Fastify request the hooks read (structural, so fastify stays optional). */
 export interface FastifyRequestLike {
@@ -67,7 +59,7 @@ export function fastifyTracing(options: TracingMiddlewareOptions = {}): FastifyT
   const settings = checkOptions('fastifyTracing', options);
   return {
     onRequest(request, reply, done) {
-      const req = rawOf(request) as Traced | undefined;
+      const req = rawOf(request);
       const res = rawOf(reply);
       if (req === undefined || res === undefined) {
         // Not a Fastify request: nothing to trace, and the request must still go on.
@@ -76,7 +68,7 @@ export function fastifyTracing(options: TracingMiddlewareOptions = {}): FastifyT
       }
       try {
         const url = request.routeOptions?.url;
-        if (typeof url === 'string') req[FASTIFY_ROUTE] = url;
+        if (typeof url === 'string') fastifyRoutes.set(req, url);
       } catch {
         // No route pattern: the span keeps its path name.
       }

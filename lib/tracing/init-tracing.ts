@@ -117,13 +117,7 @@ export async function initTracing(endpoint: string, options: TracingOptions = {}
 
 function checkOptions(options: TracingOptions, check: OptionChecks): Settings {
   check.object(options, OPTION_NAMES);
-  const { sampler } = options;
-  if (
-    sampler !== undefined &&
-    (sampler === null || typeof sampler !== 'object' || typeof sampler.shouldSample !== 'function')
-  ) {
-    check.reject('sampler', 'an OpenTelemetry Sampler', sampler);
-  }
+  const sampler = check.implementing('sampler', options.sampler, 'shouldSample', 'an OpenTelemetry Sampler');
   return {
     serviceName: check.nonEmptyString('serviceName', options.serviceName) ?? DEFAULT_SERVICE_NAME,
     exportTimeoutMillis:

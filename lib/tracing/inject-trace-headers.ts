@@ -42,7 +42,8 @@ const setter: TextMapSetter<OutgoingHeaders> = {
  */
 export function injectTraceHeaders<H extends OutgoingHeaders>(headers: H, ctx?: Context): H {
   try {
-    if (headers === null || typeof headers !== 'object') return headers;
+    const carrier: unknown = headers; // typed callers pass headers; others may not
+    if (carrier === null || typeof carrier !== 'object') return headers;
     propagation.inject(ctx ?? context.active(), headers, setter);
   } catch {
     // Forwarding trace context is best effort; the request goes out either way.

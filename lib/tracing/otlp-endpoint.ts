@@ -86,8 +86,7 @@ export function parseOtlpEndpoint(endpoint: string): OtlpEndpoint {
     throw new TypeError(`initTracing: endpoint must be a string, got ${describeValue(endpoint)}`);
   }
   if (endpoint === '') throw invalid(endpoint, 'it is empty (pass "" to initTracing to disable export)');
-  if (/[\s\u0000-\u001f\u007f]/.test(endpoint))
-    throw invalid(endpoint, 'it contains white space or control characters');
+  if (/[\s\p{Cc}]/u.test(endpoint)) throw invalid(endpoint, 'it contains white space or control characters');
 
   if (SCHEME.test(endpoint)) {
     const shown = redact(endpoint);

@@ -61,12 +61,18 @@ interface RequestSpan {
   failed: boolean;
 }
 
-const SPAN = Symbol('blockyard.requestSpan');
-/** Where the Fastify hooks leave the matched route's pattern on the request. @internal */
-export const FASTIFY_ROUTE = Symbol('blockyard.fastifyRoute');
+/**
+ * The span of each request being traced. Kept beside the request rather than on it, so no
+ * property of the host's objects is touched; gone with the request.
+ */
+const spans = new WeakMap<IncomingMessage, RequestSpan>();
 
-/** A request as the tracing code sees it: its span, and the Fastify route. @internal */
-export type Traced = IncomingMessage & { [SPAN]?: RequestSpan; [FASTIFY_ROUTE]?: string };
+/**
+ * The route pattern Fastify matched for a request, left by the Fastify hooks for the span's
+ * name.
+ * @internal
+ */
+export const fastifyRoutes = new WeakMap<IncomingMessage, string>();
 
 const OPTION_NAMES: readonly (keyof TracingMiddlewareOptions)[] = ['tracerProvider', 'tracerName', 'route', 'ignore'];
 
@@ -74,13 +80,7 @@ const OPTION_NAMES: readonly (keyof TracingMiddlewareOptions)[] = ['tracerProvid
 export function checkOptions(where: string, options: TracingMiddlewareOptions): Settings {
   const check = new OptionChecks(where);
   check.object(options, OPTION_NAMES);
-  const { tracerProvider } = options;
-  if (
-    tracerProvider !== undefined &&
-    (tracerProvider === null || typeof tracerProvider !== 'object' || typeof tracerProvider.getTracer !== 'function')
-  ) {
-    check.reject('tracerProvider', 'a TracerProvider', tracerProvider);
-  }
+  const tracerProvider = check.implementing('tracerProvider', options.tracerProvider, 'getTracer', 'a TracerProvider');
   const tracerName = options.tracerName ?? DEFAULT_TRACER_NAME;
   if (typeof tracerName !== 'string' || tracerName === '') check.reject('tracerName', 'a non-empty string', tracerName);
   return {
@@ -110,13 +110,13 @@ function pathOf(url: string | undefined): string {
 
 /** Express's route pattern, once its router has matched one. */
 function expressRoute(req: IncomingMessage): string | undefined {
-  const { route, baseUrl } = req as IncomingMessage & { route?: { path?: unknown }; baseUrl?: unknown };
+  const { route, baseUrl } = req as IncomingMessage & { route?: { path?: unknown } | null; baseUrl?: unknown };
   if (route === undefined || route === null || typeof route.path !== 'string') return undefined;
   return (typeof baseUrl === 'string' ? baseUrl : '') + route.path;
 }
 
-function routeOf(req: Traced, settings: Settings): string | undefined {
-  const route = settings.route !== undefined ? settings.route(req) : (req[FASTIFY_ROUTE] ?? expressRoute(req));
+function routeOf(req: IncomingMessage, settings: Settings): string | undefined {
+  const route = settings.route !== undefined ? settings.route(req) : (fastifyRoutes.get(req) ?? expressRoute(req));
   return typeof route === 'string' && route !== '' ? route : undefined;
 }
 
@@ -126,10 +126,11 @@ function routeOf(req: Traced, settings: Settings): string | undefined {
  * tracing failed). Never throws.
  * @internal
  */
-export function begin(req: Traced, res: ServerResponse, settings: Settings): Context | undefined {
+export function begin(req: IncomingMessage, res: ServerResponse, settings: Settings): Context | undefined {
   let started: Span | undefined;
   try {
-    if (req[SPAN] !== undefined) return req[SPAN].context; // traced twice: one span is enough
+    const tracing = spans.get(req);
+    if (tracing !== undefined) return tracing.context; // traced twice: one span is enough
     if (settings.ignore?.(req) === true) return undefined;
     const method = typeof req.method === 'string' ? req.method : 'GET';
     const path = pathOf(req.url);
@@ -147,14 +148,14 @@ export function begin(req: Traced, res: ServerResponse, settings: Settings): Con
     const state: RequestSpan = { span: started, context: ctx, method, ended: false, failed: false };
     res.once('finish', () => end(req, res, state, settings, false));
     res.once('close', () => end(req, res, state, settings, true));
-    req[SPAN] = state;
+    spans.set(req, state);
     // Listeners added later (body parsers, the host's own `finish` handlers) run in the
     // request's context, not in whatever context emits the event.
     context.bind(ctx, req);
     context.bind(ctx, res);
     return ctx;
   } catch {
-    if (started !== undefined && req[SPAN] === undefined) safeEnd(started);
+    if (started !== undefined && !spans.has(req)) safeEnd(started);
     return undefined;
   }
 }
@@ -177,7 +178,7 @@ function safeEnd(span: Span): void {
 }
 
 /** Ends the span once: on `finish`, or on `close` before `finish` (the client went away). */
-function end(req: Traced, res: ServerResponse, state: RequestSpan, settings: Settings, closed: boolean): void {
+function end(req: IncomingMessage, res: ServerResponse, state: RequestSpan, settings: Settings, closed: boolean): void {
   if (state.ended) return;
   state.ended = true;
   const { span } = state;
@@ -219,7 +220,7 @@ function end(req: Traced, res: ServerResponse, state: RequestSpan, settings: Set
 export function recordError(req: IncomingMessage | null | undefined, error: unknown): void {
   try {
     // `req` is whatever a framework handed over; a missing one has no span to mark.
-    const state = (req as Traced | null | undefined)?.[SPAN];
+    const state = req === null || req === undefined ? undefined : spans.get(req);
     if (state === undefined || state.ended) return;
     state.failed = true;
     state.span.recordException(error instanceof Error ? error : messageOf(error));
@@ -237,7 +238,9 @@ export function recordError(req: IncomingMessage | null | undefined, error: unkn
  */
 export function runIn<T>(ctx: Context | undefined, req: IncomingMessage, fn: () => T): T {
   if (ctx === undefined) return fn();
-  let called = false;
+  // Set inside `run`, which the context manager calls: `as boolean` keeps TypeScript from
+  // narrowing it to `false` here.
+  let called = false as boolean;
   let thrown: { readonly error: unknown } | undefined;
   const run = (): T => {
     called = true;

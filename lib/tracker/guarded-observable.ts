@@ -19,10 +19,10 @@ import { Observable, Subscriber, type Observer, type Subscription } from 'rxjs';
 /** @internal */
 export class GuardedObservable<T> extends Observable<T> {
   constructor(
-    source: Observable<T>,
+    upstream: Observable<T>,
     private readonly onThrow: (err: unknown) => void,
   ) {
-    super((subscriber) => source.subscribe(subscriber));
+    super((subscriber) => upstream.subscribe(subscriber));
   }
 
   override subscribe(observerOrNext?: Partial<Observer<T>> | ((value: T) => void) | null): Subscription;

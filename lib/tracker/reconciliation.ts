@@ -203,10 +203,15 @@ export class Reconciliation {
         runs += 1;
         this.tickAgain = false;
         this.tickOnce();
-      } while (this.tickAgain && !this.closed);
+      } while (this.askedAgain());
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Whether a subscriber asked for another tick during the one that ran, and did not close. */
+  private askedAgain(): boolean {
+    return this.tickAgain && !this.closed;
   }
 
   /** Samples, reconciles and publishes; whatever throws is reported and the next tick runs. */
@@ -258,10 +263,7 @@ export class Reconciliation {
     } catch (err) {
       this.errors.report('tick', `setting the gauges failed: ${messageOf(err)}`, undefined, err);
     }
-    const transitions = this.reconciler.transitions;
-    for (let i = 0; i < transitions.length; i += 1) {
-      this.transitions.next(transitions[i] as WorkerTransition);
-    }
+    for (const transition of this.reconciler.transitions) this.transitions.next(transition);
     this.counts.next(counts);
   }
 }

@@ -71,10 +71,12 @@ const SHAPE_CHANGED: unique symbol = Symbol('walk again by id');
 
 // Map's own methods, called on the snapshot: a subclass's overrides (or a Proxy's traps) do not
 // decide what the walk sees, and the iterators are Map iterators, whose semantics the walk of
-// an unchanged Map relies on.
+// an unchanged Map relies on. Unbound on purpose: each is called with the snapshot as `this`.
+/* eslint-disable @typescript-eslint/unbound-method */
 const mapKeys = Map.prototype.keys;
 const mapValues = Map.prototype.values;
 const mapSize = Object.getOwnPropertyDescriptor(Map.prototype, 'size')?.get as (this: Map<unknown, unknown>) => number;
+/* eslint-enable @typescript-eslint/unbound-method */
 
 /** A completed diffing walk of a Map: its counts, and an iterator at its end (see endOfLastWalk). */
 interface MapWalk {

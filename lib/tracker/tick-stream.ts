@@ -29,7 +29,7 @@ function unrefInterval(periodMs: number): Observable<number> {
   return new Observable<number>((subscriber) => {
     let n = 0;
     const handle = setInterval(() => subscriber.next(n++), periodMs);
-    handle.unref?.();
+    handle.unref();
     return () => clearInterval(handle);
   });
 }

@@ -113,8 +113,8 @@ const DEFAULT_MAX_REJECTIONS_PER_TICK = 100;
 export function checkTrackerOptions(options: WorkerStateTrackerOptions): TrackerSettings {
   const check = new OptionChecks('WorkerStateTracker');
   check.object(options, OPTION_NAMES, 'an object with at least { metrics, tick }');
-  const m = options.metrics as Partial<Metrics> | undefined;
-  if (m === null || typeof m !== 'object' || m.workersByState === undefined) {
+  const m: unknown = options.metrics;
+  if (m === null || typeof m !== 'object' || (m as Partial<Metrics>).workersByState === undefined) {
     check.reject('metrics', 'the object newMetrics() returns', m);
   }
   // Every collector the tracker writes, checked now: one missing would otherwise only show
@@ -135,15 +135,12 @@ export function checkTrackerOptions(options: WorkerStateTrackerOptions): Tracker
     );
   }
   const source = check.func('source', options.source, 'a function returning a snapshot');
-  const s = options.scheduler;
-  if (s !== undefined && (s === null || typeof s !== 'object' || typeof s.schedule !== 'function')) {
-    check.reject('scheduler', 'an RxJS scheduler', s);
-  }
+  const scheduler = check.implementing('scheduler', options.scheduler, 'schedule', 'an RxJS scheduler');
   return {
     metrics: options.metrics,
     tick: options.tick,
     source,
-    scheduler: s,
+    scheduler,
     healGauges: check.boolean('healGauges', options.healGauges) ?? true,
     strictSnapshots: check.boolean('strictSnapshots', options.strictSnapshots) ?? false,
     maxApps: check.positiveInteger('maxApps', options.maxApps) ?? DEFAULT_MAX_APPS,

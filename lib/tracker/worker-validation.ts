@@ -17,7 +17,7 @@
  * @packageDocumentation
  */
 import { describeValue, messageOf } from '../describe-value';
-import { isSessionCount, type ActiveWorker } from './worker-state';
+import { isSessionCount } from './worker-state';
 
 /** How thoroughly worker records are checked: the tracker option `strictSnapshots` in a pure function. */
 export interface WorkerValidationOptions {
@@ -29,7 +29,7 @@ export interface WorkerValidationOptions {
 }
 
 /**
- * Why the tracker would reject `worker` as an {@link ActiveWorker}, naming the field and
+ * Why the tracker would reject `worker` as an `ActiveWorker`, naming the field and
  * quoting its value, or `undefined` when it counts. Never throws; a getter that throws is
  * reported as such.
  */

@@ -121,7 +121,10 @@ describe('the live page in headless Chromium', () => {
     expect(await shownPage.getAttribute('#chart', 'role')).toBe('img');
     const description = await shownPage.textContent('#chart-desc');
     expect(description).toMatch(/busy between \d+ and \d+, now \d+/);
-    const headers = await shownPage.$$eval('table thead th', (ths) => ths.map((th) => th.textContent));
+    const headers = await shownPage.$$eval(
+      'table thead th',
+      (ths: readonly { readonly textContent: string | null }[]) => ths.map((th) => th.textContent),
+    );
     expect(headers).toEqual(['Time', 'Busy', 'Idle', 'Draining', 'Sessions']);
     expect(await shownPage.title()).toBe('blockyard-telemetry demo');
     expect(problems).toEqual([]);

@@ -83,8 +83,10 @@ describe('a real Prometheus scraping a served registry', () => {
         return last !== undefined && Math.abs(last - expected) < 1e-9 ? true : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 250 },
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}; last answer ${String(last)}; prometheus log:\n${prometheus?.log() ?? ''}`);
+    ).catch((err: unknown) => {
+      throw new Error(
+        `${(err as Error).message}; last answer ${String(last)}; prometheus log:\n${prometheus?.log() ?? ''}`,
+      );
     });
   }
 
@@ -106,7 +108,7 @@ describe('a real Prometheus scraping a served registry', () => {
   afterAll(async () => {
     await prometheus?.stop();
     tracker.stop();
-    await served?.close();
+    await (served as MetricsServer | undefined)?.close(); // beforeAll may have failed first
   }, 30_000);
 
   it('answers PromQL with the fed values: every state, a counter and a histogram quantile', async () => {

@@ -148,18 +148,18 @@ describe('OrchestratorSimulator', () => {
   });
 
   it('hosts --apps apps with distinct names, and more apps make more traffic', () => {
-    const one = new OrchestratorSimulator({ seed: 1, apps: 1, epoch: EPOCH, record: () => {} });
-    const many = new OrchestratorSimulator({ seed: 1, apps: 12, epoch: EPOCH, record: () => {} });
+    const one = new OrchestratorSimulator({ seed: 1, apps: 1, epoch: EPOCH, record: () => undefined });
+    const many = new OrchestratorSimulator({ seed: 1, apps: 12, epoch: EPOCH, record: () => undefined });
     expect(one.appNames).toHaveLength(1);
     expect(new Set(many.appNames).size).toBe(12);
     expect(run(5, 12, 200).events.length).toBeGreaterThan(2 * run(5, 1, 200).events.length);
   });
 
   it('rejects an app count out of range, quoting it', () => {
-    expect(() => new OrchestratorSimulator({ seed: 1, apps: 0, record: () => {} })).toThrow(
+    expect(() => new OrchestratorSimulator({ seed: 1, apps: 0, record: () => undefined })).toThrow(
       /apps must be an integer 1 … 50, got 0/,
     );
-    expect(() => new OrchestratorSimulator({ seed: 1, apps: 2.5, record: () => {} })).toThrow(TypeError);
+    expect(() => new OrchestratorSimulator({ seed: 1, apps: 2.5, record: () => undefined })).toThrow(TypeError);
   });
 
   it('records only valid events, and events that always agree with its worker table', () => {
@@ -502,7 +502,7 @@ describe('the demo as a program', () => {
         const { page, metrics } = await demo.urls();
         expect(page).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
         expect(metrics).toBe(`${page}metrics`);
-        const apps = new OrchestratorSimulator({ seed: 1, apps: DEFAULT_APPS, record: () => {} }).appNames;
+        const apps = new OrchestratorSimulator({ seed: 1, apps: DEFAULT_APPS, record: () => undefined }).appNames;
 
         const samples = await waitUntil(
           'every series of the contract',
@@ -581,7 +581,7 @@ describe('the demo as a program', () => {
         const exit = await demo.stop('SIGTERM');
         expect(exit).toEqual({ code: 0, signal: null });
       }
-      expect(stream?.ended()).toBe(true);
+      expect(stream.ended()).toBe(true);
       expect(demo.stdout()).toContain('stopped (SIGTERM); 0 tracker errors');
     },
     CHILD_TEST_MS,

@@ -44,8 +44,8 @@ export function startDemoProcess(args: readonly string[]): DemoProcess {
   });
   let out = '';
   let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const exited = new Promise<DemoExit>((done) => {
     child.once('close', (code, signal) => done({ code, signal }));
   });

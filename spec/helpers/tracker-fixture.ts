@@ -28,7 +28,7 @@ export interface TrackerFixture {
   /** This test's metrics, on {@link registry}. */
   readonly metrics: Metrics;
   /** A tracker on this test's metrics, stopped after the test. */
-  track(options: Omit<WorkerStateTrackerOptions, 'metrics'>): TrackedTracker;
+  readonly track: (options: Omit<WorkerStateTrackerOptions, 'metrics'>) => TrackedTracker;
 }
 
 /** Registers the beforeEach / afterEach hooks and returns the fixture they fill. */
@@ -53,7 +53,7 @@ export function trackerFixture(): TrackerFixture {
       if (metrics === undefined) throw new Error('trackerFixture: read metrics inside a test');
       return metrics;
     },
-    track(options) {
+    track: (options) => {
       const tracker = new WorkerStateTracker({ metrics: fixture.metrics, ...options });
       trackers.push(tracker);
       const errors: TelemetryError[] = [];

@@ -77,7 +77,7 @@ describe('cluster mode without workers', () => {
       const gathered = await aggregator.gather();
       expect(valueOf(parseExposition(await gathered.metrics()), 'blockyard_workers_spawned_total')).toBe(2);
     } finally {
-      aggregator.close();
+      await aggregator.close();
     }
     await expect(aggregator.gather()).rejects.toThrow('ClusterAggregator: closed');
   });
@@ -140,8 +140,9 @@ describe('cluster mode with two real workers', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await served?.close();
-    aggregator?.close();
+    // beforeAll may have failed before it set them.
+    await (served as MetricsServer | undefined)?.close();
+    await (aggregator as ClusterAggregator | undefined)?.close();
     for (const worker of workers) if (!worker.isDead()) worker.disconnect();
     try {
       await waitUntil('the cluster workers to exit', () => (workers.every((w) => w.isDead()) ? true : undefined));
@@ -205,7 +206,7 @@ describe('cluster mode with two real workers', () => {
       expect(valueOf(samples, 'blockyard_workers', { state: 'busy' })).toBe(3);
     } finally {
       await quickServed.close();
-      quick.close();
+      await quick.close();
     }
   });
 
@@ -232,7 +233,7 @@ describe('cluster mode with two real workers', () => {
     } finally {
       await command(a, 'share');
       await strictServed.close();
-      strict.close();
+      await strict.close();
     }
     expect((await httpRequest(served.url)).status).toBe(200);
   });

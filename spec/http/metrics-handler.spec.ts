@@ -348,7 +348,7 @@ describe('metricsHandler: limits', () => {
   it('answers 500 to a request object that throws on every read, and throws nothing', () => {
     const errors: string[] = [];
     const handler = metricsHandler(new Registry(), { onError: (e) => errors.push(e.message) });
-    const hostile = new Proxy({} as IncomingMessage, {
+    const hostile = new Proxy({} as unknown as IncomingMessage, {
       get() {
         throw new Error('trap');
       },
@@ -387,8 +387,8 @@ describe('metricsHandler: limits', () => {
     expect(answer.status).toBe(200);
     expect(answer.text).toBe(await registry.metrics());
     expect(errors).toEqual([
-      ...Array(3).fill('metricsHandler: serving a scrape failed: unreadable Accept'),
-      ...Array(3).fill('metricsHandler: serving a scrape failed: no events here'),
+      ...Array<string>(3).fill('metricsHandler: serving a scrape failed: unreadable Accept'),
+      ...Array<string>(3).fill('metricsHandler: serving a scrape failed: no events here'),
     ]);
   });
 
@@ -503,7 +503,8 @@ describe('metricsHandler: failures', () => {
       registers: [registry],
       async collect() {
         await Promise.resolve();
-        if (broken) throw 'a bare string'; // not an Error: the message must still come through
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- not an Error on purpose: its message must still come through
+        if (broken) throw 'a bare string';
       },
     });
     const url = await serve(registry, {
@@ -707,7 +708,7 @@ describe('metricsHandler: options', () => {
   });
 
   it('rejects what is not a registry', () => {
-    expect(() => metricsHandler({} as Registry)).toThrow(
+    expect(() => metricsHandler({} as unknown as Registry)).toThrow(
       new TypeError('metricsHandler: registry must be a prom-client Registry or a MetricsSource, got an object'),
     );
   });

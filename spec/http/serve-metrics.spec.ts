@@ -141,9 +141,9 @@ describe('serveMetrics: fallback', () => {
         if (req.url === '/thenable') {
           // A promise of another realm (a vm context), or any promise library: not instanceof Promise.
           const ForeignPromise = runInNewContext('Promise') as PromiseConstructor;
-          return ForeignPromise.reject(new Error('foreign page broke')) as unknown as void;
+          return ForeignPromise.reject(new Error('foreign page broke'));
         }
-        return Promise.reject(new Error('async page broke')) as unknown as void;
+        return Promise.reject(new Error('async page broke'));
       },
     });
     const origin = originOf(served.url);
@@ -275,9 +275,7 @@ describe('serveMetrics: options', () => {
       'serveMetrics: registry must be a prom-client Registry or a MetricsSource, got "default"',
     ],
   ])('throws at once for %j', (options, message) => {
-    expect(() => serveMetrics({ registry: new Registry(), ...(options as object) } as ServeMetricsOptions)).toThrow(
-      new TypeError(message),
-    );
+    expect(() => serveMetrics({ registry: new Registry(), ...(options as object) })).toThrow(new TypeError(message));
   });
 
   it('names every known option when one is misspelt', () => {

@@ -90,9 +90,10 @@ describe('initTracing', () => {
       const r = await receiver();
       const saved = process.env.OTEL_RESOURCE_ATTRIBUTES;
       process.env.OTEL_RESOURCE_ATTRIBUTES = 'deployment.environment=test,service.name=from-env';
-      cleanup.push(async () => {
+      cleanup.push(() => {
         if (saved === undefined) delete process.env.OTEL_RESOURCE_ATTRIBUTES;
         else process.env.OTEL_RESOURCE_ATTRIBUTES = saved;
+        return Promise.resolve();
       });
       const shutdown = await init(r.endpoint, { serviceName: 'orchestrator' });
       endOneSpan();

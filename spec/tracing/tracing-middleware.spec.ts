@@ -150,7 +150,11 @@ describe('tracingMiddleware / traceHandler: names and attributes', () => {
     app.get('/x', (_req, res) => {
       res.end();
     });
-    const server = await serve(traceHandler((req: IncomingMessage, res: ServerResponse) => app(req, res)));
+    const server = await serve(
+      traceHandler((req: IncomingMessage, res: ServerResponse) => {
+        app(req, res);
+      }),
+    );
     await httpRequest(`${server.origin}/x`);
     const span = await oneSpan();
     expect(span.name).toBe('GET /x');
@@ -175,13 +179,12 @@ describe('tracingMiddleware / traceHandler: context', () => {
   });
 
   it('makes the span active in the handler, across await, so child spans nest under it', async () => {
-    const server = await serve(
-      traceHandler(async (_req, res) => {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        trace.getTracer('child').startSpan('db query').end();
-        res.end();
-      }),
-    );
+    const handler = traceHandler(async (_req, res) => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      trace.getTracer('child').startSpan('db query').end();
+      res.end();
+    });
+    const server = await serve((req, res) => void handler(req, res));
     await httpRequest(`${server.origin}/`);
     const all = await spans(2);
     const serverSpan = all.find((s) => s.kind === SpanKind.SERVER) as ReadableSpan;
@@ -367,10 +370,10 @@ describe('tracingMiddleware / traceHandler: status', () => {
         res.write('first chunk');
       }),
     );
-    const { res, destroy } = await openRequest(`${server.origin}/stream`);
-    res.on('error', () => undefined);
-    await new Promise((resolve) => res.once('data', resolve));
-    destroy();
+    const opened = await openRequest(`${server.origin}/stream`);
+    opened.res.on('error', () => undefined);
+    await new Promise((resolve) => opened.res.once('data', resolve));
+    opened.destroy();
     const span = await oneSpan();
     expect(span.status.code).toBe(SpanStatusCode.ERROR);
     expect(span.attributes).toMatchObject({ 'http.status_code': 200, 'error.type': 'aborted' });
@@ -413,7 +416,9 @@ describe('tracingMiddleware / traceHandler: streaming and WebSockets', () => {
     const server = await serve(app);
     const wss = new WebSocketServer({ server: server.server, path: '/ws' });
     cleanup.push(() => new Promise<void>((resolve) => wss.close(() => resolve())));
-    wss.on('connection', (socket) => socket.on('message', (data) => socket.send(`echo:${String(data)}`)));
+    wss.on('connection', (socket) =>
+      socket.on('message', (data) => socket.send(`echo:${(data as Buffer).toString('utf8')}`)),
+    );
 
     const client = new WebSocket(`ws://127.0.0.1:${(server.server.address() as AddressInfo).port}/ws`);
     cleanup.push(() => client.terminate());
@@ -421,7 +426,9 @@ describe('tracingMiddleware / traceHandler: streaming and WebSockets', () => {
       client.once('open', () => resolve());
       client.once('error', reject);
     });
-    const echoed = new Promise<string>((resolve) => client.once('message', (data) => resolve(String(data))));
+    const echoed = new Promise<string>((resolve) =>
+      client.once('message', (data) => resolve((data as Buffer).toString('utf8'))),
+    );
     client.send('hello');
     expect(await echoed).toBe('echo:hello');
     // An HTTP request on the same server, during the WebSocket session, is traced as usual.
@@ -440,7 +447,7 @@ describe('tracingMiddleware / traceHandler: never throws into the host', () => {
   };
   const brokenSpan = new Proxy({} as Span, { get: () => throwing });
   const brokenTracer = (startSpan: Tracer['startSpan']): TracerProvider => ({
-    getTracer: () => ({ startSpan, startActiveSpan: throwing }) as unknown as Tracer,
+    getTracer: () => ({ startSpan, startActiveSpan: throwing }),
   });
   const providers: readonly [string, TracerProvider][] = [
     ['getTracer throws', { getTracer: throwing }],
@@ -569,7 +576,7 @@ describe('fastifyTracing', () => {
       activeIds.push(trace.getActiveSpan()?.spanContext().spanId);
       return { ok: true };
     });
-    app.get('/boom', async () => {
+    app.get('/boom', () => {
       throw new Error('fastify exploded');
     });
     await app.listen({ port: 0, host: '127.0.0.1' });

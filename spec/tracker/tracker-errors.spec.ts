@@ -279,6 +279,7 @@ describe('subscribers cannot break the streams or the host', () => {
   it('a raw Subscriber that throws cannot throw out of record(), and later subscribers still get the event', () => {
     const { tracker, errors } = track({ tick: NEVER });
     tracker.events$.subscribe(
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- a raw Subscriber is what this test is about
       new Subscriber({
         next: () => {
           throw new Error('raw subscriber bug');

@@ -48,7 +48,7 @@ describe('deriveStateCounts', () => {
       sessions: 1,
     });
     for (const hostile of [null, undefined, 42, 'abc', {}, Symbol('x'), () => 1]) {
-      expect(deriveStateCounts(hostile as unknown as SnapshotInput)).toEqual(EMPTY_COUNTS);
+      expect(deriveStateCounts(hostile as SnapshotInput)).toEqual(EMPTY_COUNTS);
     }
   });
 
