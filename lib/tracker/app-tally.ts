@@ -6,9 +6,11 @@
  * the rest of the walk. A worker serves one app for its life, so its app is looked up once,
  * when it appears, and kept as a small index beside it in the diff's baseline (`StateDiff`). A
  * transition then moves one unit between the state counts of that app (a worker appearing or
- * leaving adds or takes one), and a tick adds each worker's sessions to its app with one array
- * write. The index of an app left without a worker is given to the next new app, so the table
- * holds at most as many apps as there are workers.
+ * leaving adds or takes one), and, while sessions are wanted (`countsByApp$` has a subscriber),
+ * a tick adds each worker's sessions to its app with one array write; the gauge of `byApp` needs
+ * no sessions, so without a subscriber no worker costs anything more than the diff. The index of
+ * an app left without a worker is given to the next new app, so the table holds at most as many
+ * apps as there are workers.
  *
  *     walk:     begin ── appOf(new worker's app) … walking[app] += sessions … ── commit (moves applied)
  *     publish:  dirty apps read (the gauge) ── countsByApp() ── settle (empty apps released)
@@ -30,6 +32,12 @@ export class AppTally {
   walking = new Float64Array(INITIAL_APPS);
   /** Apps whose counts moved since the last {@link settle}: the ones whose series may change. */
   readonly dirty: number[] = [];
+  /** Whether the walks should add sessions by app, from the next walk on. */
+  sessionsWanted = false;
+  /** Whether the walk in progress adds sessions by app (set when it begins). */
+  sessionsOn = false;
+  /** Whether {@link countsByApp} has the sessions of the last completed walk. */
+  hasSessions = false;
 
   private readonly indexOfApp = new Map<string, number>();
   private ids: string[] = [];
@@ -67,9 +75,10 @@ export class AppTally {
     return this.counts[3 * app + code] as number;
   }
 
-  /** Starts a walk: its sessions from zero. */
+  /** Starts a walk: its sessions from zero, if it adds them. */
   beginWalk(): void {
-    this.walking.fill(0, 0, this.used);
+    this.sessionsOn = this.sessionsWanted;
+    if (this.sessionsOn) this.walking.fill(0, 0, this.used);
     this.fresh.length = 0;
   }
 
@@ -87,11 +96,14 @@ export class AppTally {
     }
   }
 
-  /** Completes a walk whose moves were applied: its sessions become the latest. */
+  /** Completes a walk whose moves were applied: its sessions, if it added them, become the latest. */
   commitWalk(): void {
-    const done = this.walking;
-    this.walking = this.committed;
-    this.committed = done;
+    if (this.sessionsOn) {
+      const done = this.walking;
+      this.walking = this.committed;
+      this.committed = done;
+    }
+    this.hasSessions = this.sessionsOn;
     this.fresh.length = 0;
   }
 
@@ -122,9 +134,13 @@ export class AppTally {
     this.dirty.length = 0;
     this.fresh.length = 0;
     this.used = 0;
+    this.hasSessions = false;
   }
 
-  /** The counts of every app with a worker, as of the last completed walk. */
+  /**
+   * The counts of every app with a worker, as of the last completed walk; its sessions are those
+   * of that walk when {@link hasSessions}.
+   */
   countsByApp(): Map<string, StateCounts> {
     const byApp = new Map<string, StateCounts>();
     for (const [appId, app] of this.indexOfApp) {

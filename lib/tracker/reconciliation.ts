@@ -74,8 +74,8 @@ export class Reconciliation {
    */
   readonly transitions$: Observable<WorkerTransition>;
   /**
-   * Counts by app id at each tick, after the gauges are set; replays the latest. A subscriber
-   * that starts per-app counting gets its first map at the next tick.
+   * Counts by app id at each tick, after the gauges are set; replays the latest while it has
+   * subscribers. A first subscriber gets its first map at the next tick.
    */
   readonly countsByApp$: Observable<ReadonlyMap<string, StateCounts>>;
 
@@ -96,7 +96,7 @@ export class Reconciliation {
   private byAppSubscribers = 0;
   /** Whether the tally is kept (byApp, or a countsByApp$ subscriber). */
   private tallying = false;
-  /** Whether the tally holds the counts and sessions of the last completed tick. */
+  /** Whether the tally holds the counts of the last completed tick (and, if it has them, its sessions). */
   private tallyCurrent = false;
   private closed = false;
   private ticking = false;
@@ -132,7 +132,7 @@ export class Reconciliation {
     this.countsByApp$ = defer(() => {
       if (this.byAppSubscribers === 0 && !this.closed) {
         this.byApp = new ReplaySubject(1);
-        if (this.tallyCurrent) this.byApp.next(this.tally.countsByApp());
+        if (this.byAppCurrent()) this.byApp.next(this.tally.countsByApp());
       }
       this.byAppSubscribers += 1;
       this.updateDiffing();
@@ -160,6 +160,14 @@ export class Reconciliation {
       this.tallyCurrent = false;
       this.reconciler.useAppTally(tallying ? this.tally : undefined);
     }
+    // Sessions by app are for countsByApp$ alone: without a subscriber, a tick adds nothing
+    // per worker to the diff's cost, byApp or not.
+    this.tally.sessionsWanted = this.byAppSubscribers > 0;
+  }
+
+  /** Whether the tally holds the counts and sessions by app of the last completed tick. */
+  private byAppCurrent(): boolean {
+    return this.tallyCurrent && this.tally.hasSessions;
   }
 
   /** Subscribes to the ticks; what fails there is reported, never thrown. */
@@ -390,7 +398,7 @@ export class Reconciliation {
     if (this.transitionSubscribers > 0) {
       for (const transition of this.reconciler.transitions) this.transitions.next(transition);
     }
-    if (this.byAppSubscribers > 0 && this.tallyCurrent) this.byApp.next(this.tally.countsByApp());
+    if (this.byAppSubscribers > 0 && this.byAppCurrent()) this.byApp.next(this.tally.countsByApp());
     this.counts.next(counts);
   }
 }

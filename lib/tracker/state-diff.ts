@@ -197,10 +197,12 @@ export class StateDiff {
   /**
    * Sessions by app index of the walk in progress, for a walk that adds each aligned worker's
    * sessions itself (`appSessions[aligned().apps[i]] += sessions`); `undefined` without a
-   * tally. Read it after {@link begin}; valid until the walk calls {@link visitUnaligned}.
+   * tally, or while its sessions are not wanted. Read it after {@link begin}; valid until the
+   * walk calls {@link visitUnaligned}.
    */
   get appSessions(): Float64Array | undefined {
-    return this.tally?.walking;
+    const tally = this.tally;
+    return tally?.sessionsOn === true ? tally.walking : undefined;
   }
 
   /** Starts a walk. */
@@ -247,7 +249,7 @@ export class StateDiff {
     const base = this.baseline;
     if (this.splitAt < 0 && i < base.length && base.ids[i] === id) {
       const tally = this.tally;
-      if (tally !== undefined) {
+      if (tally?.sessionsOn === true) {
         const app = base.apps[i] as number;
         tally.walking[app] = (tally.walking[app] as number) + sessions;
       }
@@ -294,7 +296,7 @@ export class StateDiff {
       this.report(id, appId, CODE_NONE, code, app);
     }
     this.tail.push(id, worker, code, app);
-    if (tally !== undefined) tally.walking[app] = (tally.walking[app] as number) + sessions;
+    if (tally?.sessionsOn === true) tally.walking[app] = (tally.walking[app] as number) + sessions;
   }
 
   /** The baseline position of `id` not yet matched by this walk, from `splitAt` on; -1 if none. */

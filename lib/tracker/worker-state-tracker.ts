@@ -56,9 +56,10 @@ export class WorkerStateTracker {
    * The counts of each app at each tick, emitted after the gauges are set: app id (a record's
    * `appId`; '' where it is not a string) → `{ busy, idle, draining, workers, sessions }`. Apps
    * with no worker are absent; the sums over apps are the counts `counts$` emits for the same
-   * tick. A late subscriber gets the latest map at once, as with `counts$`; a subscriber that
-   * starts per-app counting (`byApp` off, nobody else subscribed) gets its first map at the
-   * next tick. Costs nothing while nobody subscribes and `byApp` is off.
+   * tick. A late subscriber gets the latest map at once, as with `counts$`, but a first one
+   * (nobody else subscribed) gets its first map at the next tick: sessions by app are counted
+   * only while someone subscribes, so that `byApp` alone costs a tick no work per worker. Costs
+   * nothing while nobody subscribes and `byApp` is off.
    *
    *     tick$:         --t-----t-----t--
    *     countsByApp$:  --M-----M-----M--   (M = Map { app → counts } of that tick's snapshot)

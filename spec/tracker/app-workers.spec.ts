@@ -213,31 +213,35 @@ describe('countsByApp$', () => {
     expect(late).toEqual([new Map([['a', counts(1, 1, 0, 3)]])]);
   });
 
-  it('without byApp, counts from the next tick once subscribed, and never replays a stale map', () => {
-    const ticks = new Subject<void>();
-    const { tracker } = track({ tick: ticks });
-    const records = new Map<string, ActiveWorker>([['w1', busy(1, { appId: 'a' })]]);
-    tracker.feed(records);
-    ticks.next();
-    const first: ReadonlyMap<string, StateCounts>[] = [];
-    const sub = tracker.countsByApp$.subscribe((m) => first.push(m));
-    expect(first).toEqual([]);
-    ticks.next();
-    expect(first).toEqual([new Map([['a', counts(1, 0, 0, 1)]])]);
-    sub.unsubscribe();
-    records.set('w2', idle({ appId: 'b' }));
-    ticks.next();
-    const again: ReadonlyMap<string, StateCounts>[] = [];
-    tracker.countsByApp$.subscribe((m) => again.push(m));
-    expect(again).toEqual([]);
-    ticks.next();
-    expect(again).toEqual([
-      new Map([
-        ['a', counts(1, 0, 0, 1)],
-        ['b', counts(0, 1, 0, 0)],
-      ]),
-    ]);
-  });
+  it.each([false, true])(
+    'gives a first subscriber its first map at the next tick, and never a stale one (byApp: %p)',
+    (byApp) => {
+      // Sessions by app are counted only while someone subscribes, byApp or not.
+      const ticks = new Subject<void>();
+      const { tracker } = track({ tick: ticks, byApp });
+      const records = new Map<string, ActiveWorker>([['w1', busy(1, { appId: 'a' })]]);
+      tracker.feed(records);
+      ticks.next();
+      const first: ReadonlyMap<string, StateCounts>[] = [];
+      const sub = tracker.countsByApp$.subscribe((m) => first.push(m));
+      expect(first).toEqual([]);
+      ticks.next();
+      expect(first).toEqual([new Map([['a', counts(1, 0, 0, 1)]])]);
+      sub.unsubscribe();
+      records.set('w2', idle({ appId: 'b' }));
+      ticks.next();
+      const again: ReadonlyMap<string, StateCounts>[] = [];
+      tracker.countsByApp$.subscribe((m) => again.push(m));
+      expect(again).toEqual([]);
+      ticks.next();
+      expect(again).toEqual([
+        new Map([
+          ['a', counts(1, 0, 0, 1)],
+          ['b', counts(0, 1, 0, 0)],
+        ]),
+      ]);
+    },
+  );
 
   it('joins diffing that transitions$ started without making it report every worker again', () => {
     const ticks = new Subject<void>();
