@@ -119,31 +119,42 @@ export class Reconciliation {
       report: (problem) => errors.report('snapshot', problem.message, problem.field),
     });
     this.counts$ = this.counts.asObservable();
-    this.transitions$ = defer(() => {
-      this.transitionSubscribers += 1;
-      this.updateDiffing();
-      return this.transitions;
-    }).pipe(
-      finalize(() => {
-        this.transitionSubscribers -= 1;
-        this.updateDiffing();
-      }),
+    this.transitions$ = this.countingSubscribers(
+      () => {
+        this.transitionSubscribers += 1;
+        return this.transitions;
+      },
+      () => (this.transitionSubscribers -= 1),
     );
-    this.countsByApp$ = defer(() => {
-      if (this.byAppSubscribers === 0 && !this.closed) {
-        this.byApp = new ReplaySubject(1);
-        if (this.byAppCurrent()) this.byApp.next(this.tally.countsByApp());
-      }
-      this.byAppSubscribers += 1;
-      this.updateDiffing();
-      return this.byApp;
-    }).pipe(
-      finalize(() => {
-        this.byAppSubscribers -= 1;
-        this.updateDiffing();
-      }),
+    this.countsByApp$ = this.countingSubscribers(
+      () => {
+        if (this.byAppSubscribers === 0 && !this.closed) {
+          this.byApp = new ReplaySubject(1);
+          if (this.byAppCurrent()) this.byApp.next(this.tally.countsByApp());
+        }
+        this.byAppSubscribers += 1;
+        return this.byApp;
+      },
+      () => (this.byAppSubscribers -= 1),
     );
     this.updateDiffing();
+  }
+
+  /**
+   * A stream whose subscribers diffing follows: `subscribe` counts one in and returns what it
+   * gets, `unsubscribe` counts it out, and diffing is updated after each.
+   */
+  private countingSubscribers<T>(subscribe: () => Observable<T>, unsubscribe: () => void): Observable<T> {
+    return defer(() => {
+      const stream = subscribe();
+      this.updateDiffing();
+      return stream;
+    }).pipe(
+      finalize(() => {
+        unsubscribe();
+        this.updateDiffing();
+      }),
+    );
   }
 
   /**

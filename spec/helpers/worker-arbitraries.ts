@@ -52,3 +52,23 @@ export function anyWorkerFrom(valid: fc.Arbitrary<ActiveWorker>): fc.Arbitrary<u
 
 /** Anything at all: valid workers, near misses, and hostile values. */
 export const anyWorker: fc.Arbitrary<unknown> = anyWorkerFrom(validWorker);
+
+/**
+ * One change an orchestrator makes to its worker table between ticks, on worker ids 0 … `maxId`:
+ * a record set (`workerFor(id)` gives it), a worker deleted, or a record's `draining` and
+ * `sessions` changed in place.
+ */
+export function tableOperation(maxId: number, workerFor: (id: number) => fc.Arbitrary<unknown>) {
+  return fc.oneof(
+    fc
+      .integer({ min: 0, max: maxId })
+      .chain((id) => fc.record({ op: fc.constant('set' as const), id: fc.constant(id), worker: workerFor(id) })),
+    fc.record({ op: fc.constant('delete' as const), id: fc.integer({ min: 0, max: maxId }) }),
+    fc.record({
+      op: fc.constant('mutate' as const),
+      id: fc.integer({ min: 0, max: maxId }),
+      draining: fc.boolean(),
+      sessions: fc.nat(3),
+    }),
+  );
+}

@@ -20,7 +20,7 @@ import {
   type WorkerTransition,
 } from '../../lib';
 import { scrape, type Sample } from '../helpers/scrape';
-import { anyWorkerFrom, validWorker, withThrowingGetter } from '../helpers/worker-arbitraries';
+import { anyWorkerFrom, tableOperation, validWorker, withThrowingGetter } from '../helpers/worker-arbitraries';
 
 type State = 'busy' | 'idle' | 'draining';
 
@@ -127,16 +127,7 @@ const recordOf = (id: number): fc.Arbitrary<unknown> =>
   );
 
 const operation = fc.oneof(
-  fc
-    .integer({ min: 0, max: 11 })
-    .chain((id) => fc.record({ op: fc.constant('set' as const), id: fc.constant(id), worker: recordOf(id) })),
-  fc.record({ op: fc.constant('delete' as const), id: fc.integer({ min: 0, max: 11 }) }),
-  fc.record({
-    op: fc.constant('mutate' as const),
-    id: fc.integer({ min: 0, max: 11 }),
-    draining: fc.boolean(),
-    sessions: fc.nat(3),
-  }),
+  tableOperation(11, recordOf),
   // The orchestrator hands over another snapshot: a copy of the Map, or its entries as pairs.
   fc.record({ op: fc.constant('replace' as const), as: fc.constantFrom('map' as const, 'pairs' as const) }),
 );

@@ -17,7 +17,7 @@ import {
   type WorkerState,
   type WorkerTransition,
 } from '../../lib';
-import { anyWorker, validWorker } from '../helpers/worker-arbitraries';
+import { anyWorker, tableOperation, validWorker } from '../helpers/worker-arbitraries';
 
 describe('deriveStateCounts, for any snapshot', () => {
   it.each([false, true])(
@@ -121,16 +121,7 @@ describe('the tracker, for any snapshot', () => {
     // falls back to matching by id, or to an entry-by-entry walk, when that stops working: the
     // mutations below (new, moved, removed and changed workers; invalid and throwing entries)
     // drive every one of those paths, on the same Map, as an orchestrator does.
-    const operation = fc.oneof(
-      fc.record({ op: fc.constant('set' as const), id: fc.integer({ min: 0, max: 12 }), worker: anyWorker }),
-      fc.record({ op: fc.constant('delete' as const), id: fc.integer({ min: 0, max: 12 }) }),
-      fc.record({
-        op: fc.constant('mutate' as const),
-        id: fc.integer({ min: 0, max: 12 }),
-        draining: fc.boolean(),
-        sessions: fc.nat(3),
-      }),
-    );
+    const operation = tableOperation(12, () => anyWorker);
     fc.assert(
       fc.property(
         fc.array(fc.array(operation, { maxLength: 6 }), { minLength: 1, maxLength: 10 }),
