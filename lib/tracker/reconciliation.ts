@@ -176,6 +176,14 @@ export class Reconciliation {
     this.tally.sessionsWanted = this.byAppSubscribers > 0;
   }
 
+  /**
+   * {@link monotonicNow} for the health collectors; 0 without them, so that a tick without
+   * `selfMetrics` reads no clock.
+   */
+  private clock(): number {
+    return this.extras.health === undefined ? 0 : monotonicNow();
+  }
+
   /** Whether the tally holds the counts and sessions by app of the last completed tick. */
   private byAppCurrent(): boolean {
     return this.tallyCurrent && this.tally.hasSessions;
@@ -214,7 +222,7 @@ export class Reconciliation {
       return;
     }
     this.latest = snapshot;
-    this.latestFedAt = monotonicNow();
+    this.latestFedAt = this.clock();
   }
 
   /** See `WorkerStateTracker.connect`. */
@@ -310,7 +318,7 @@ export class Reconciliation {
    */
   private tickOnce(): void {
     try {
-      const startedAt = monotonicNow();
+      const startedAt = this.clock();
       const snapshot = this.sample();
       if (snapshot === undefined) return;
       const counts = this.reconciler.reconcile(snapshot);
@@ -329,7 +337,7 @@ export class Reconciliation {
    */
   private sample(): SnapshotInput | undefined {
     const source = this.settings.source;
-    this.sampledAgeMs = monotonicNow() - this.latestFedAt;
+    this.sampledAgeMs = this.clock() - this.latestFedAt;
     if (source === undefined) return this.latest;
     let pulled: unknown;
     try {
@@ -348,7 +356,7 @@ export class Reconciliation {
       return undefined;
     }
     this.latest = pulled;
-    this.latestFedAt = monotonicNow();
+    this.latestFedAt = this.clock();
     this.sampledAgeMs = 0;
     return pulled;
   }
