@@ -363,7 +363,7 @@ export class Reconciliation {
 
   /** Sets the contract's gauges from one tick's counts. */
   private setGauges(counts: StateCounts): void {
-    try {
+    this.contain('the gauges', () => {
       this.gauges.busy.set(counts.busy);
       this.gauges.idle.set(counts.idle);
       this.gauges.draining.set(counts.draining);
@@ -371,9 +371,7 @@ export class Reconciliation {
         this.settings.metrics.workersActive.set(counts.workers);
         this.settings.metrics.sessionsActive.set(counts.sessions);
       }
-    } catch (err) {
-      this.errors.report('tick', `setting the gauges failed: ${messageOf(err)}`, undefined, err);
-    }
+    });
   }
 
   /**

@@ -2,7 +2,7 @@
  * Workers by app: `countsByApp$` and, with `byApp`, `blockyard_app_workers{app,state}`. Read as
  * a scraper reads them; expected values are written out by hand.
  */
-import { Registry } from 'prom-client';
+import { Registry, type Gauge } from 'prom-client';
 import { Subject } from 'rxjs';
 import {
   WorkerStateTracker,
@@ -173,6 +173,24 @@ describe('byApp: blockyard_app_workers', () => {
     expect(again).toThrow(
       'WorkerStateTracker: byApp: metrics.registry already holds blockyard_app_workers; one tracker per registry can have byApp on',
     );
+  });
+
+  it('reports a gauge that throws on errors$ and goes on with the tick, the next app series still set', async () => {
+    const ticks = new Subject<void>();
+    const { tracker, errors, emitted } = track({ tick: ticks, byApp: true });
+    const gauge = fx.registry.getSingleMetric('blockyard_app_workers') as Gauge<'app' | 'state'>;
+    const labels = gauge.labels.bind(gauge) as (...values: string[]) => Gauge.Internal<'app' | 'state'>;
+    gauge.labels = ((...values: string[]) => {
+      if (values[0] === 'broken') throw new Error('label store full');
+      return labels(...values);
+    }) as typeof gauge.labels;
+    tracker.feed(snapshot({ w1: idle({ appId: 'broken' }), w2: busy(1, { appId: 'fine' }) }));
+    ticks.next();
+    expect(errors.map((e) => [e.origin, e.message])).toEqual([
+      ['tick', 'setting blockyard_app_workers failed: label store full'],
+    ]);
+    expect(emitted).toEqual([counts(1, 1, 0, 1)]);
+    expect(appSeries(await scrape(fx.registry))).toEqual(seriesOf({ fine: [1, 0, 0] }));
   });
 
   it('registers nothing without the option', async () => {
