@@ -53,14 +53,17 @@ async function measureInProcess(only: string | undefined, log: (line: string) =>
     log(`done: ${comparison.name}`);
   };
   for (const n of [1_000, 100_000, 1_000_000]) {
-    await run('reconcile', () => reconcileComparisons(n, false));
-    await run('reconcile', () => reconcileComparisons(n, true));
+    await run('reconcile', () => reconcileComparisons(n));
+    await run('reconcile', () => reconcileComparisons(n, { transitions: true }));
   }
+  // The opt-in per-app gauge and transition counter, at 100k workers across 1000 apps (the
+  // default maxApps), against the same server-wide floor.
+  await run('reconcile', () => reconcileComparisons(100_000, { byAppOver: 1000 }));
   // For the README: what checking every ActiveWorker field on every tick costs, and what a tick
   // costs when workers are replaced between ticks.
-  await run('reconcile', () => reconcileComparisons(100_000, false, true));
-  await run('reconcile', () => reconcileComparisons(100_000, true, false, 'add'));
-  await run('reconcile', () => reconcileComparisons(100_000, true, false, 'replace-oldest'));
+  await run('reconcile', () => reconcileComparisons(100_000, { strictSnapshots: true }));
+  await run('reconcile', () => reconcileComparisons(100_000, { transitions: true, change: 'add' }));
+  await run('reconcile', () => reconcileComparisons(100_000, { transitions: true, change: 'replace-oldest' }));
   await run('events', eventComparison);
   if (wanted('reconcile allocation')) {
     for (const withTransitions of [false, true]) {

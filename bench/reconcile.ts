@@ -8,13 +8,13 @@ import { Subject } from 'rxjs';
 import { WorkerStateTracker, newMetrics, type ActiveWorker } from '../lib';
 import type { Comparison } from './harness';
 
-/** A snapshot of `n` workers: a third busy, a third idle, a third draining. */
-export function workers(n: number): Map<string, ActiveWorker> {
+/** A snapshot of `n` workers of `apps` apps: a third busy, a third idle, a third draining. */
+export function workers(n: number, apps = 50): Map<string, ActiveWorker> {
   const map = new Map<string, ActiveWorker>();
   const started = new Date();
   for (let i = 0; i < n; i += 1) {
     map.set(`w${i}`, {
-      appId: `app-${i % 50}`,
+      appId: `app-${i % apps}`,
       draining: i % 3 === 2,
       startedAt: started,
       sessions: i % 3 === 0 ? 1 + (i % 5) : 0,
@@ -67,16 +67,34 @@ function floorTick(
  */
 export type ShapeChange = 'none' | 'add' | 'replace-oldest';
 
+/** What a reconcile case turns on besides the count of workers. */
+export interface ReconcileCase {
+  /** A subscriber of `transitions$`. */
+  readonly transitions?: boolean;
+  readonly strictSnapshots?: boolean;
+  readonly change?: ShapeChange;
+  /**
+   * The workers spread over this many apps, with `byApp` and `countTransitions` on (nobody
+   * subscribed to anything): the per-app cost against the same server-wide floor.
+   */
+  readonly byAppOver?: number;
+}
+
 /** One tick each of ours and the floor, on a snapshot of `n` workers. */
 export function reconcileComparisons(
   n: number,
-  withTransitions: boolean,
-  strictSnapshots = false,
-  change: ShapeChange = 'none',
+  { transitions: withTransitions = false, strictSnapshots = false, change = 'none', byAppOver }: ReconcileCase = {},
 ): { comparison: Comparison; stop: () => void } {
-  const snapshot = workers(n);
+  const byApp = byAppOver !== undefined;
+  const snapshot = workers(n, byAppOver);
   const ticks = new Subject<void>();
-  const tracker = new WorkerStateTracker({ metrics: newMetrics(new Registry()), tick: ticks, strictSnapshots });
+  const tracker = new WorkerStateTracker({
+    metrics: newMetrics(new Registry()),
+    tick: ticks,
+    strictSnapshots,
+    byApp,
+    countTransitions: byApp,
+  });
   tracker.feed(snapshot);
   let transitions = 0;
   const sub = withTransitions ? tracker.transitions$.subscribe(() => (transitions += 1)) : undefined;
@@ -99,7 +117,7 @@ export function reconcileComparisons(
   };
   return {
     comparison: {
-      name: `reconcile ${n.toLocaleString('en')} workers${withTransitions ? ' + transitions$' : ''}${strictSnapshots ? ' (strictSnapshots)' : ''}${change === 'none' ? '' : change === 'add' ? ', one added each tick' : ', oldest replaced each tick'}`,
+      name: `reconcile ${n.toLocaleString('en')} workers${byApp ? ` across ${byAppOver.toLocaleString('en')} apps (byApp, countTransitions)` : ''}${withTransitions ? ' + transitions$' : ''}${strictSnapshots ? ' (strictSnapshots)' : ''}${change === 'none' ? '' : change === 'add' ? ', one added each tick' : ', oldest replaced each tick'}`,
       unit: 'worker',
       unitsPerCall: n,
       ours: () => {
@@ -113,13 +131,19 @@ export function reconcileComparisons(
         floorTick(snapshot, byState, active, sessionsGauge);
       },
       callsPerRound: Math.max(3, Math.round(2e6 / n)),
-      goal: n >= 100_000 && !strictSnapshots && change === 'none' ? (withTransitions ? 4 : 1.5) : undefined,
+      goal: n >= 100_000 && !strictSnapshots && change === 'none' ? goalOf(withTransitions, byApp) : undefined,
     },
     stop: () => {
       sub?.unsubscribe();
       tracker.stop();
     },
   };
+}
+
+/** The goal of a steady tick at 100k workers or more, against the server-wide floor. */
+function goalOf(withTransitions: boolean, byApp: boolean): number {
+  if (byApp) return 2.5;
+  return withTransitions ? 4 : 1.5;
 }
 
 /**

@@ -22,6 +22,21 @@
 export type TelemetryErrorOrigin = 'snapshot' | 'event' | 'source' | 'tick' | 'subscriber' | 'bound';
 
 /**
+ * Every {@link TelemetryErrorOrigin}, in the order above: the `origin` label values of the
+ * tracker's `blockyard_tracker_errors_total` (its `selfMetrics` option), each exported from the
+ * start at 0. Bounded: six values, whatever is reported.
+ * @internal
+ */
+export const TELEMETRY_ERROR_ORIGINS: readonly TelemetryErrorOrigin[] = Object.freeze([
+  'snapshot',
+  'event',
+  'source',
+  'tick',
+  'subscriber',
+  'bound',
+]);
+
+/**
  * A problem the tracker contained and reported rather than threw. `field` names the offending
  * field where there is one (`sessions`, `status`, `reason`, …) so callers can route or count
  * reports without parsing messages.

@@ -5,9 +5,12 @@
  * The wiring, in the order a real orchestrator would do it:
  * 1. `newMetrics(new Registry())`: the contract's collectors on a registry of our own;
  * 2. a `WorkerStateTracker` reconciling every `--tick` ms, fed the worker table after each
- *    simulation step, with every event `record()`ed as it happens;
+ *    simulation step, with every event `record()`ed as it happens, and its three opt-in
+ *    options on: workers by app (`byApp`), transitions counted (`countTransitions`) and its
+ *    own health (`selfMetrics`), all on the same registry;
  * 3. `serveMetrics()` on 127.0.0.1: `/metrics` for Prometheus, and through its `fallback` the
- *    live page (`/`) and its event stream (`/events`), driven by `counts$` and `transitions$`;
+ *    live page (`/`) and its event stream (`/events`), driven by `counts$`, `countsByApp$` and
+ *    `transitions$`;
  * 4. one line per tick from `counts$`, and every report of `errors$` (none in a normal run);
  * 5. on SIGINT / SIGTERM (or after `--duration`): stop the simulation, `tracker.stop()`, end
  *    the event streams, close the server, and let the process exit 0 with nothing left open.
@@ -45,7 +48,13 @@ export interface RunningDemo {
 /** Starts the simulation, the tracker and the server; resolves once the server listens. */
 export async function startDemo(flags: DemoFlags, output: DemoOutput): Promise<RunningDemo> {
   const metrics = newMetrics(new Registry());
-  const tracker = new WorkerStateTracker({ metrics, tick: flags.tickMs });
+  const tracker = new WorkerStateTracker({
+    metrics,
+    tick: flags.tickMs,
+    byApp: true,
+    countTransitions: true,
+    selfMetrics: true,
+  });
   const subscriptions: Subscription[] = [];
 
   let trackerErrors = 0;
@@ -78,13 +87,15 @@ export async function startDemo(flags: DemoFlags, output: DemoOutput): Promise<R
 
   const page = new LivePage({
     counts$: tracker.counts$,
+    countsByApp$: tracker.countsByApp$,
     transitions$: tracker.transitions$,
     info: { apps: flags.apps, seed: flags.seed, tickMs: flags.tickMs },
   });
 
   const step = (): void => {
     addSummary(sinceLastLine, simulator.advance());
-    // The same Map each time, its records mutated in place, as a real worker table is.
+    // The same Map each time, its records mutated in place, as a real worker table is. Fed
+    // after every step (not once), so the snapshot age (selfMetrics) says how fresh it is.
     tracker.feed(simulator.workers);
   };
 

@@ -4,7 +4,8 @@
  *
  * The script listens to `/events` (Server-Sent Events, see `page.ts`) and redraws a stacked
  * SVG chart of busy / idle / draining workers, the current numbers, a table of the latest
- * values (the chart's text alternative) and the latest worker transitions, without a reload.
+ * values (the chart's text alternative), the workers of each app (from `countsByApp$`) and the
+ * latest worker transitions, without a reload.
  * The style and script are hashed into a Content-Security-Policy that allows nothing else.
  *
  * @packageDocumentation
@@ -38,6 +39,10 @@ polygon { fill-opacity: .85; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin-top: .5rem; }
 th, td { padding: .2rem .6rem; text-align: right; border-bottom: 1px solid var(--grid); } th:first-child, td:first-child { text-align: left; }
 #transitions { padding-left: 1.5rem; font-variant-numeric: tabular-nums; } #transitions li { margin: .1rem 0; }
+#apps td.bar-cell { text-align: left; width: 12rem; }
+.bar { display: flex; width: 12rem; height: .8rem; background: var(--grid); border-radius: 2px; overflow: hidden; }
+.bar span.busy { background: var(--busy); } .bar span.idle { background: var(--idle); } .bar span.draining { background: var(--draining); }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .quiet { color: var(--muted); }
 `;
 
@@ -51,6 +56,7 @@ const SCRIPT = `
   var W = 600, H = 220, LEFT = 40, RIGHT = 8, TOP = 8, BOTTOM = 22;
   var points = [];
   var transitions = [];
+  var byApp = [];
   function $(id) { return document.getElementById(id); }
   function clock(ms) {
     var d = new Date(ms);
@@ -144,7 +150,49 @@ const SCRIPT = `
       list.appendChild(li);
     });
   }
-  function draw() { drawNumbers(); drawChart(); drawTable(); drawTransitions(); }
+  function drawApps() {
+    var body = $('apps-body');
+    while (body.firstChild) body.removeChild(body.firstChild);
+    if (byApp.length === 0) {
+      var tr = document.createElement('tr');
+      var none = document.createElement('td');
+      none.setAttribute('colspan', '6');
+      none.className = 'quiet';
+      none.textContent = 'No workers.';
+      tr.appendChild(none);
+      body.appendChild(tr);
+      return;
+    }
+    var most = 1;
+    byApp.forEach(function (a) { most = Math.max(most, a.busy + a.idle + a.draining); });
+    byApp.forEach(function (a) {
+      var tr = document.createElement('tr');
+      var name = document.createElement('th');
+      name.setAttribute('scope', 'row');
+      name.textContent = a.app === '' ? '(no app id)' : a.app;
+      tr.appendChild(name);
+      [a.busy, a.idle, a.draining, a.sessions].forEach(function (v) {
+        var td = document.createElement('td');
+        td.textContent = String(v);
+        tr.appendChild(td);
+      });
+      var cell = document.createElement('td');
+      cell.className = 'bar-cell';
+      var bar = document.createElement('div');
+      bar.className = 'bar';
+      bar.setAttribute('aria-hidden', 'true');
+      KEYS.forEach(function (k) {
+        var part = document.createElement('span');
+        part.className = k;
+        part.style.width = (100 * a[k] / most).toFixed(1) + '%';
+        bar.appendChild(part);
+      });
+      cell.appendChild(bar);
+      tr.appendChild(cell);
+      body.appendChild(tr);
+    });
+  }
+  function draw() { drawNumbers(); drawChart(); drawTable(); drawApps(); drawTransitions(); }
   var source = new EventSource('events');
   source.addEventListener('open', function () { setStatus('Live: updates every tick.', 'live'); });
   source.addEventListener('error', function () {
@@ -154,6 +202,7 @@ const SCRIPT = `
     var d = JSON.parse(e.data);
     points = d.points.slice(-MAX_POINTS);
     transitions = d.transitions.slice(0, MAX_TRANSITIONS);
+    byApp = d.byApp;
     draw();
   });
   source.addEventListener('tick', function (e) {
@@ -161,6 +210,7 @@ const SCRIPT = `
     points.push(d.counts);
     if (points.length > MAX_POINTS) points.splice(0, points.length - MAX_POINTS);
     transitions = d.transitions.slice().reverse().concat(transitions).slice(0, MAX_TRANSITIONS);
+    byApp = d.byApp;
     draw();
   });
 })();
@@ -263,6 +313,14 @@ export function renderPage(info: PageInfo): string {
         <tbody id="table-body"></tbody>
       </table>
     </details>
+  </section>
+  <section aria-labelledby="apps-heading">
+    <h2 id="apps-heading">Workers by app</h2>
+    <table id="apps">
+      <caption class="quiet">At the latest tick, one row per app with a worker; the bar shows its busy, idle and draining workers.</caption>
+      <thead><tr><th scope="col">App</th><th scope="col">Busy</th><th scope="col">Idle</th><th scope="col">Draining</th><th scope="col">Sessions</th><th scope="col"><span class="sr-only">Workers by state</span></th></tr></thead>
+      <tbody id="apps-body"><tr><td colspan="6" class="quiet">No data yet.</td></tr></tbody>
+    </table>
   </section>
   <section aria-labelledby="transitions-heading">
     <h2 id="transitions-heading">Latest transitions</h2>

@@ -3,14 +3,16 @@
  * as the `fallback` handler of `serveMetrics`, which keeps `/metrics` and `/healthz`.
  *
  * The tracker's derived streams drive it. Each emission of `counts$` becomes one `tick`
- * message carrying the counts and the transitions found at that tick:
+ * message carrying the counts, the counts by app and the transitions found at that tick
+ * (the tracker emits a tick's transitions and counts by app before its counts):
  *
  *     transitions$:  --x-y-------z------
+ *     countsByApp$:  ----a-------a------
  *     counts$:       ----c-------c------
- *     SSE tick:      ----[c,x y]-[c,z]--   (one message per tick, to every open page)
+ *     SSE tick:      ----[c,a,x y]-[c,a,z]--   (one message per tick, to every open page)
  *
  * A page that connects (or reconnects) first gets a `history` message with the recent
- * points and transitions, so its chart is never empty. `close()` ends every open stream, so
+ * points and transitions and the latest counts by app, so it is never empty. `close()` ends every open stream, so
  * stopping the demo leaves no socket open.
  *
  * @packageDocumentation
@@ -30,15 +32,32 @@ export interface TransitionRecord extends WorkerTransition {
   readonly t: number;
 }
 
-/** The `history` message: recent points (oldest first) and transitions (newest first). */
+/** One app's counts at a tick, for the page's per-app table. */
+export interface AppCounts {
+  readonly app: string;
+  readonly busy: number;
+  readonly idle: number;
+  readonly draining: number;
+  readonly sessions: number;
+}
+
+/**
+ * The `history` message: recent points (oldest first), transitions (newest first) and the
+ * latest counts by app (by app name).
+ */
 export interface HistoryMessage {
   readonly points: readonly CountsPoint[];
   readonly transitions: readonly TransitionRecord[];
+  readonly byApp: readonly AppCounts[];
 }
 
-/** The `tick` message: one tick's counts and its transitions (in order, at most 50). */
+/**
+ * The `tick` message: one tick's counts, its counts by app (by app name) and its transitions
+ * (in order, at most 50).
+ */
 export interface TickMessage {
   readonly counts: CountsPoint;
+  readonly byApp: readonly AppCounts[];
   readonly transitions: readonly TransitionRecord[];
   /** Transitions of this tick left out of the message (a tick where many workers changed). */
   readonly more: number;
@@ -48,6 +67,8 @@ export interface TickMessage {
 export interface LivePageOptions {
   /** The tracker's counts stream. */
   readonly counts$: Observable<StateCounts>;
+  /** The tracker's counts-by-app stream. */
+  readonly countsByApp$: Observable<ReadonlyMap<string, StateCounts>>;
   /** The tracker's transitions stream. */
   readonly transitions$: Observable<WorkerTransition>;
   /** What the page says about the run. */
@@ -76,6 +97,7 @@ export class LivePage {
   private readonly points: CountsPoint[] = [];
   private readonly recent: TransitionRecord[] = [];
   private pending: TransitionRecord[] = [];
+  private byApp: readonly AppCounts[] = [];
   private readonly subscriptions: Subscription[] = [];
   private closed = false;
 
@@ -86,6 +108,11 @@ export class LivePage {
     this.subscriptions.push(
       options.transitions$.subscribe((transition) => {
         this.pending.push({ ...transition, t: this.now() });
+      }),
+      options.countsByApp$.subscribe((byApp) => {
+        this.byApp = [...byApp]
+          .map(([app, c]) => ({ app, busy: c.busy, idle: c.idle, draining: c.draining, sessions: c.sessions }))
+          .sort((a, b) => (a.app < b.app ? -1 : a.app > b.app ? 1 : 0));
       }),
       options.counts$.subscribe({
         next: (counts) => this.onCounts(counts),
@@ -166,7 +193,7 @@ export class LivePage {
     };
     res.on('close', forget);
     req.socket.setNoDelay(true);
-    const history: HistoryMessage = { points: this.points, transitions: this.recent };
+    const history: HistoryMessage = { points: this.points, transitions: this.recent, byApp: this.byApp };
     // retry: how long the browser waits before reconnecting after the stream drops.
     this.write(res, `retry: 2000\n\n${message('history', history)}`);
   }
@@ -189,7 +216,12 @@ export class LivePage {
     if (this.recent.length > LISTED_TRANSITIONS) this.recent.length = LISTED_TRANSITIONS;
     if (this.clients.size === 0) return;
     const sent = transitions.slice(-MAX_TRANSITIONS_PER_TICK);
-    const tick: TickMessage = { counts: point, transitions: sent, more: transitions.length - sent.length };
+    const tick: TickMessage = {
+      counts: point,
+      byApp: this.byApp,
+      transitions: sent,
+      more: transitions.length - sent.length,
+    };
     const text = message('tick', tick);
     for (const res of this.clients) this.write(res, text);
   }

@@ -8,6 +8,8 @@
  *
  * @packageDocumentation
  */
+import { describeValue } from '../describe-value';
+import { TelemetryError } from '../errors';
 import { AppOverflow, AppUnknown } from '../labels';
 
 /** The default bound on distinct `app` label values. */
@@ -15,7 +17,8 @@ export const DEFAULT_MAX_APPS = 1000;
 
 /**
  * Maps app names to bounded label values. One per tracker, shared by every collector that
- * carries an `app` label, so the bound holds for the tracker as a whole.
+ * carries an `app` label (the event counters, and `blockyard_app_workers` with `byApp`), so the
+ * bound holds for the tracker as a whole. Made by {@link newBoundedAppLabels}.
  * @internal
  */
 export class BoundedAppLabels {
@@ -46,4 +49,21 @@ export class BoundedAppLabels {
   get size(): number {
     return this.known.size;
   }
+}
+
+/**
+ * The tracker's one {@link BoundedAppLabels}: its first overflow is reported once through
+ * `report`, as a `bound` error naming the app and the bound, whichever collector met it first.
+ * @internal
+ */
+export function newBoundedAppLabels(maxApps: number, report: (error: TelemetryError) => void): BoundedAppLabels {
+  return new BoundedAppLabels(maxApps, (app, max) =>
+    report(
+      new TelemetryError(
+        'bound',
+        `more than ${max} distinct app names; ${describeValue(app)} and later new apps are counted as ${AppOverflow}`,
+        { field: 'app' },
+      ),
+    ),
+  );
 }

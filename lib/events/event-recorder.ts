@@ -13,13 +13,13 @@
  * @packageDocumentation
  */
 import type { Counter } from 'prom-client';
-import { describeValue, messageOf } from '../describe-value';
+import { messageOf } from '../describe-value';
 import { TelemetryError } from '../errors';
 import { observeWithExemplar } from '../exemplars';
-import { AppOverflow, AppUnknown, STOP_REASONS, statusClassIndex, type StopReason } from '../labels';
+import { AppUnknown, STOP_REASONS, statusClassIndex, type StopReason } from '../labels';
 import type { Metrics } from '../metrics';
 import { onScrape } from '../scrape-hooks';
-import { BoundedAppLabels } from './app-labels';
+import type { BoundedAppLabels } from './app-labels';
 import { parseEvent } from './parse-event';
 import { ProxyRequestCounts } from './proxy-request-counts';
 import type { TelemetryEvent, TelemetryEventType } from './telemetry-event';
@@ -72,9 +72,12 @@ const EVENT_EFFECTS: { readonly [K in TelemetryEventType]: Effect<K> } = {
 
 /** Options of an {@link EventRecorder}. @internal */
 export interface EventRecorderOptions {
-  /** The most distinct `app` label values; later apps are counted under `__overflow__`. */
-  readonly maxApps: number;
-  /** Where rejected events, failed effects and the first overflow of `maxApps` are reported. */
+  /**
+   * The bound on `app` label values (`maxApps`; later apps are counted under `__overflow__`),
+   * the tracker's one instance, which its other collectors with an `app` label share.
+   */
+  readonly apps: BoundedAppLabels;
+  /** Where rejected events and failed effects are reported. */
   readonly report: (error: TelemetryError) => void;
 }
 
@@ -91,15 +94,7 @@ export class EventRecorder {
   constructor(metrics: Metrics, options: EventRecorderOptions) {
     const report = options.report;
     this.report = report;
-    const apps = new BoundedAppLabels(options.maxApps, (app, max) =>
-      report(
-        new TelemetryError(
-          'bound',
-          `more than ${max} distinct app names; ${describeValue(app)} and later new apps are counted as ${AppOverflow}`,
-          { field: 'app' },
-        ),
-      ),
-    );
+    const apps = options.apps;
     const stopped = Object.fromEntries(
       STOP_REASONS.map((reason) => [reason, metrics.workersStopped.labels(reason)]),
     ) as Record<StopReason, Counter.Internal>;

@@ -28,6 +28,7 @@ export class ErrorChannel {
   private readonly subject = new Subject<TelemetryError>();
   private readonly early: TelemetryError[] = [];
   private subscribed = false;
+  private counter: ((origin: TelemetryErrorOrigin) => void) | undefined;
 
   constructor() {
     const withEarlyOnes = defer(() => {
@@ -46,9 +47,23 @@ export class ErrorChannel {
     this.emit(new TelemetryError(origin, message, { field, cause }));
   }
 
+  /**
+   * Calls `count` with the origin of every later report, whether or not anyone subscribes (the
+   * `selfMetrics` counter of reports).
+   */
+  countWith(count: (origin: TelemetryErrorOrigin) => void): void {
+    this.counter = count;
+  }
+
   /** Reports `error` as it is; kept for the first subscriber while there is none. */
   emit(error: TelemetryError): void {
     if (this.subject.closed) return;
+    try {
+      this.counter?.(error.origin);
+    } catch {
+      // The counter is a prom-client child the tracker made; reporting its failure here could
+      // loop, and the report itself still goes out below.
+    }
     if (this.subscribed) this.subject.next(error);
     else if (this.early.length < EARLY_ERRORS_KEPT) this.early.push(error);
   }

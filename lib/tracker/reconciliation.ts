@@ -1,17 +1,24 @@
 /**
- * The reconciliation loop: snapshots in, gauges set and `counts$` / `transitions$` out, once
- * per tick.
+ * The reconciliation loop: snapshots in, gauges set and `counts$` / `transitions$` /
+ * `countsByApp$` out, once per tick.
  *
  *     tick$:         --t-----t-----t-----t--
  *     feed():        -a----b-----------c----   (snapshots pushed, connected or pulled)
  *     counts$:       --A-----B-----B-----C--   (counts of the latest snapshot at each tick)
+ *     countsByApp$:  --A'----B'----B'----C'-   (the same, by app)
  *     transitions$:  --x-----y-----------z--   (per-worker changes between sampled snapshots)
  *
  * Each tick samples the latest snapshot (or pulls one from `source`), walks it once
  * ({@link SnapshotReconciler}), sets the three `blockyard_workers{state}` children (zeros
- * included) and, with `healGauges`, the worker and session gauges, then publishes. Nothing here
- * throws into the caller: rejected input and contained failures go to the error channel, and
- * the next tick runs.
+ * included) and, with `healGauges`, the worker and session gauges, then the opt-in collectors
+ * (`byApp`, `countTransitions`, `selfMetrics`), then publishes. Nothing here throws into the
+ * caller: rejected input and contained failures go to the error channel, and the next tick
+ * runs.
+ *
+ * The walk diffs each worker's state against the last tick's (for transitions) only while
+ * something needs it: a subscriber of `transitions$` or `countsByApp$`, or `byApp` or
+ * `countTransitions`. Per-app counts follow from those transitions ({@link AppTally}), kept while
+ * `byApp` is on or `countsByApp$` has a subscriber.
  *
  * @packageDocumentation
  */
@@ -27,11 +34,15 @@ import {
 } from 'rxjs';
 import { describeValue, messageOf } from '../describe-value';
 import { StateBusy, StateDraining, StateIdle } from '../labels';
+import { AppTally } from './app-tally';
+import type { AppWorkersGauge } from './app-workers-gauge';
 import type { ErrorChannel } from './error-channel';
 import { NOT_RECONCILED, SnapshotReconciler, isSnapshotLike } from './snapshot-reconciler';
 import type { WorkerTransition } from './state-diff';
 import { tickStream } from './tick-stream';
+import { monotonicNow, type TrackerHealth } from './tracker-health';
 import type { TrackerSettings } from './tracker-options';
+import type { TransitionCounter } from './transition-counter';
 import type { SnapshotInput, StateCounts } from './worker-state';
 
 /** The most ticks run back to back when subscribers keep asking for one from inside a tick. */
@@ -42,23 +53,51 @@ interface Settable {
   set(value: number): void;
 }
 
+/** What the opt-in options add to each tick; each `undefined` while its option is off. @internal */
+export interface TickExtras {
+  /** `byApp`: `blockyard_app_workers`. */
+  readonly appWorkers: AppWorkersGauge | undefined;
+  /** `countTransitions`: `blockyard_worker_transitions_total`. */
+  readonly transitionCounter: TransitionCounter | undefined;
+  /** `selfMetrics`: the tracker's own health. */
+  readonly health: TrackerHealth | undefined;
+}
+
 /** Snapshots, ticks and what each tick derives. @internal */
 export class Reconciliation {
   /** Counts derived at each tick, after the gauges are set; replays the latest. */
   readonly counts$: Observable<StateCounts>;
   /**
-   * Per-worker state changes between consecutive sampled snapshots. Diffing runs only while
-   * this has a subscriber; a first subscriber starts from an empty baseline.
+   * Per-worker state changes between consecutive sampled snapshots, found while diffing runs
+   * (see the module comment). A subscriber that starts diffing starts it from an empty
+   * baseline: the next tick reports every present worker as appearing.
    */
   readonly transitions$: Observable<WorkerTransition>;
+  /**
+   * Counts by app id at each tick, after the gauges are set; replays the latest while it has
+   * subscribers. A first subscriber gets its first map at the next tick.
+   */
+  readonly countsByApp$: Observable<ReadonlyMap<string, StateCounts>>;
 
   private readonly counts = new ReplaySubject<StateCounts>(1);
   private readonly transitions = new Subject<WorkerTransition>();
+  /** Made anew when its first subscriber comes, so that it never replays a map gone stale. */
+  private byApp = new ReplaySubject<ReadonlyMap<string, StateCounts>>(1);
   private readonly reconciler: SnapshotReconciler;
   private readonly gauges: { readonly busy: Settable; readonly idle: Settable; readonly draining: Settable };
   private readonly subscriptions = new Subscription();
+  private readonly tally = new AppTally();
   private latest: SnapshotInput | undefined;
+  /** {@link monotonicNow} when {@link latest} was handed over. */
+  private latestFedAt = 0;
+  /** The age of the snapshot the running tick sampled, in milliseconds (0 when pulled). */
+  private sampledAgeMs = 0;
   private transitionSubscribers = 0;
+  private byAppSubscribers = 0;
+  /** Whether the tally is kept (byApp, or a countsByApp$ subscriber). */
+  private tallying = false;
+  /** Whether the tally holds the counts of the last completed tick (and, if it has them, its sessions). */
+  private tallyCurrent = false;
   private closed = false;
   private ticking = false;
   private tickAgain = false;
@@ -66,6 +105,7 @@ export class Reconciliation {
   constructor(
     private readonly settings: TrackerSettings,
     private readonly errors: ErrorChannel,
+    private readonly extras: TickExtras,
   ) {
     const byState = settings.metrics.workersByState;
     this.gauges = {
@@ -79,19 +119,74 @@ export class Reconciliation {
       report: (problem) => errors.report('snapshot', problem.message, problem.field),
     });
     this.counts$ = this.counts.asObservable();
-    this.transitions$ = defer(() => {
-      this.transitionSubscribers += 1;
-      this.reconciler.trackTransitions = true;
-      return this.transitions;
+    this.transitions$ = this.countingSubscribers(
+      () => {
+        this.transitionSubscribers += 1;
+        return this.transitions;
+      },
+      () => (this.transitionSubscribers -= 1),
+    );
+    this.countsByApp$ = this.countingSubscribers(
+      () => {
+        if (this.byAppSubscribers === 0 && !this.closed) {
+          this.byApp = new ReplaySubject(1);
+          if (this.byAppCurrent()) this.byApp.next(this.tally.countsByApp());
+        }
+        this.byAppSubscribers += 1;
+        return this.byApp;
+      },
+      () => (this.byAppSubscribers -= 1),
+    );
+    this.updateDiffing();
+  }
+
+  /**
+   * A stream whose subscribers diffing follows: `subscribe` counts one in and returns what it
+   * gets, `unsubscribe` counts it out, and diffing is updated after each.
+   */
+  private countingSubscribers<T>(subscribe: () => Observable<T>, unsubscribe: () => void): Observable<T> {
+    return defer(() => {
+      const stream = subscribe();
+      this.updateDiffing();
+      return stream;
     }).pipe(
       finalize(() => {
-        this.transitionSubscribers -= 1;
-        if (this.transitionSubscribers === 0) {
-          this.reconciler.trackTransitions = false;
-          this.reconciler.resetTransitions();
-        }
+        unsubscribe();
+        this.updateDiffing();
       }),
     );
+  }
+
+  /**
+   * Turns diffing and per-app counting on or off for what needs them now. Diffing that stops
+   * forgets its baseline, so diffing that starts again starts from an empty one.
+   */
+  private updateDiffing(): void {
+    const tallying = this.settings.byApp || this.byAppSubscribers > 0;
+    const diffing = tallying || this.settings.countTransitions || this.transitionSubscribers > 0;
+    if (!diffing && this.reconciler.trackTransitions) this.reconciler.resetTransitions();
+    this.reconciler.trackTransitions = diffing;
+    if (tallying !== this.tallying) {
+      this.tallying = tallying;
+      this.tallyCurrent = false;
+      this.reconciler.useAppTally(tallying ? this.tally : undefined);
+    }
+    // Sessions by app are for countsByApp$ alone: without a subscriber, a tick adds nothing
+    // per worker to the diff's cost, byApp or not.
+    this.tally.sessionsWanted = this.byAppSubscribers > 0;
+  }
+
+  /**
+   * {@link monotonicNow} for the health collectors; 0 without them, so that a tick without
+   * `selfMetrics` reads no clock.
+   */
+  private clock(): number {
+    return this.extras.health === undefined ? 0 : monotonicNow();
+  }
+
+  /** Whether the tally holds the counts and sessions by app of the last completed tick. */
+  private byAppCurrent(): boolean {
+    return this.tallyCurrent && this.tally.hasSessions;
   }
 
   /** Subscribes to the ticks; what fails there is reported, never thrown. */
@@ -127,6 +222,7 @@ export class Reconciliation {
       return;
     }
     this.latest = snapshot;
+    this.latestFedAt = this.clock();
   }
 
   /** See `WorkerStateTracker.connect`. */
@@ -160,7 +256,7 @@ export class Reconciliation {
     return subscription;
   }
 
-  /** Stops ticking, lets go of the snapshot and completes `counts$` and `transitions$`. Idempotent. */
+  /** Stops ticking, lets go of the snapshot and completes the streams. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -172,6 +268,7 @@ export class Reconciliation {
     }
     this.latest = undefined;
     this.counts.complete();
+    this.byApp.complete();
     this.transitions.complete();
   }
 
@@ -214,21 +311,33 @@ export class Reconciliation {
     return this.tickAgain && !this.closed;
   }
 
-  /** Samples, reconciles and publishes; whatever throws is reported and the next tick runs. */
+  /**
+   * Samples, reconciles, sets the collectors and publishes; whatever throws is reported and
+   * the next tick runs. The tick's duration (for `selfMetrics`) runs from sampling to the last
+   * collector set: what subscribers do with the result is theirs.
+   */
   private tickOnce(): void {
     try {
+      const startedAt = this.clock();
       const snapshot = this.sample();
       if (snapshot === undefined) return;
       const counts = this.reconciler.reconcile(snapshot);
-      if (counts !== NOT_RECONCILED) this.publish(counts);
+      if (counts === NOT_RECONCILED) return;
+      this.setGauges(counts);
+      this.setOptInCollectors(startedAt);
+      this.publish(counts);
     } catch (err) {
       this.errors.report('tick', `a tick failed: ${messageOf(err)}`, undefined, err);
     }
   }
 
-  /** The snapshot for this tick: pulled from `source()` when given, else the latest fed. */
+  /**
+   * The snapshot for this tick: pulled from `source()` when given, else the latest fed. Notes
+   * its age in {@link sampledAgeMs}.
+   */
   private sample(): SnapshotInput | undefined {
     const source = this.settings.source;
+    this.sampledAgeMs = this.clock() - this.latestFedAt;
     if (source === undefined) return this.latest;
     let pulled: unknown;
     try {
@@ -247,12 +356,14 @@ export class Reconciliation {
       return undefined;
     }
     this.latest = pulled;
+    this.latestFedAt = this.clock();
+    this.sampledAgeMs = 0;
     return pulled;
   }
 
-  /** Sets the gauges from one tick's counts, then publishes transitions and counts. */
-  private publish(counts: StateCounts): void {
-    try {
+  /** Sets the contract's gauges from one tick's counts. */
+  private setGauges(counts: StateCounts): void {
+    this.contain('the gauges', () => {
       this.gauges.busy.set(counts.busy);
       this.gauges.idle.set(counts.idle);
       this.gauges.draining.set(counts.draining);
@@ -260,10 +371,51 @@ export class Reconciliation {
         this.settings.metrics.workersActive.set(counts.workers);
         this.settings.metrics.sessionsActive.set(counts.sessions);
       }
-    } catch (err) {
-      this.errors.report('tick', `setting the gauges failed: ${messageOf(err)}`, undefined, err);
+    });
+  }
+
+  /**
+   * Brings what the options added up to date with the tick that just completed: the per-app
+   * series, the transition counts, then the tracker's own health (last, so that the tick's
+   * duration includes the rest). Each is contained on its own.
+   */
+  private setOptInCollectors(startedAt: number): void {
+    const { appWorkers, transitionCounter, health } = this.extras;
+    const reconciler = this.reconciler;
+    if (this.tallying) {
+      if (appWorkers !== undefined) this.contain('blockyard_app_workers', () => appWorkers.update(this.tally));
+      this.tally.settle();
+      this.tallyCurrent = true;
     }
-    for (const transition of this.reconciler.transitions) this.transitions.next(transition);
+    if (transitionCounter !== undefined) {
+      this.contain('blockyard_worker_transitions_total', () => transitionCounter.count(reconciler.transitionCodes));
+    }
+    if (health !== undefined) {
+      this.contain('the tracker health metrics', () =>
+        health.tickCompleted({
+          startedAt,
+          snapshotAgeMs: this.sampledAgeMs,
+          invalidWorkers: reconciler.rejectedByLastWalk,
+        }),
+      );
+    }
+  }
+
+  /** Runs `set`, reporting rather than throwing what it throws. */
+  private contain(what: string, set: () => void): void {
+    try {
+      set();
+    } catch (err) {
+      this.errors.report('tick', `setting ${what} failed: ${messageOf(err)}`, undefined, err);
+    }
+  }
+
+  /** Publishes one tick: its transitions, its counts by app, then its counts. */
+  private publish(counts: StateCounts): void {
+    if (this.transitionSubscribers > 0) {
+      for (const transition of this.reconciler.transitions) this.transitions.next(transition);
+    }
+    if (this.byAppSubscribers > 0 && this.byAppCurrent()) this.byApp.next(this.tally.countsByApp());
     this.counts.next(counts);
   }
 }

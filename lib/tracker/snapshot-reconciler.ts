@@ -14,12 +14,15 @@
  * walk's ({@link StateDiff}), allocating nothing either while the snapshot keeps its shape. When
  * the snapshot is the Map the last walk went through, and no entry was added or removed since
  * (which a Map iterator left at the end of that walk tells for certain), the ids are the
- * baseline's and are not read at all; otherwise each is read and compared.
+ * baseline's and are not read at all; otherwise each is read and compared. With an
+ * {@link AppTally} attached (per-app counts), each diffing walk also adds every worker's
+ * sessions to its app, by the app index the diff keeps beside it.
  *
  * @packageDocumentation
  */
 import { describeValue, messageOf } from '../describe-value';
 
+import type { AppTally } from './app-tally';
 import { StateDiff, idString, type WorkerTransition } from './state-diff';
 import { CODE_BUSY, CODE_IDLE, INVALID_STATE, stateCode, type SnapshotInput, type StateCounts } from './worker-state';
 import { findWorkerProblem, hasValidDescriptiveFields } from './worker-validation';
@@ -131,6 +134,27 @@ export class SnapshotReconciler {
   }
 
   /**
+   * The codes of each of {@link transitions}, `from * 4 + to`, where 3 is absent (a worker
+   * appearing or leaving) and 0 … 2 are the state codes.
+   */
+  get transitionCodes(): readonly number[] {
+    return this.diff.movePairs;
+  }
+
+  /** Snapshot entries the last walk left out (not valid, repeated, not a pair). */
+  get rejectedByLastWalk(): number {
+    return this.rejected;
+  }
+
+  /**
+   * Keeps per-app counts in `tally` while diffing, from the next walk on (`undefined`: none).
+   * Takes effect only while {@link trackTransitions} is on.
+   */
+  useAppTally(tally: AppTally | undefined): void {
+    this.diff.useTally(tally);
+  }
+
+  /**
    * Walks `snapshot` and returns its counts, or {@link NOT_RECONCILED} when it cannot be walked
    * to the end (it is not iterable, or its iterator threw), having reported why. A failed walk
    * changes nothing: the diff baseline stays that of the last completed walk.
@@ -152,7 +176,10 @@ export class SnapshotReconciler {
       const counts = this.trackTransitions
         ? this.countAndDiffValidMap(map, lastEnd?.map === map ? lastEnd.iterator : undefined)
         : this.countValidMap(map);
-      if (counts !== NEEDS_ENTRY_WALK) return counts;
+      if (counts !== NEEDS_ENTRY_WALK) {
+        this.rejected = 0;
+        return counts;
+      }
     }
     this.busy = 0;
     this.idle = 0;
@@ -305,6 +332,8 @@ export class SnapshotReconciler {
     if (mapSize.call(map) !== n) return SHAPE_CHANGED;
     const baseIds = base.ids;
     const baseCodes = base.codes;
+    const baseApps = base.apps;
+    const appSessions = diff.appSessions;
     let busy = 0;
     let idle = 0;
     let draining = 0;
@@ -325,6 +354,7 @@ export class SnapshotReconciler {
       const code = stateCode(isDraining, count);
       if (code === INVALID_STATE || (strict && !hasValidDescriptiveFields(worker))) return NEEDS_ENTRY_WALK;
       sessions += count;
+      if (appSessions !== undefined) addSessions(appSessions, baseApps[i] as number, count);
       if (code === CODE_BUSY) busy += 1;
       else if (code === CODE_IDLE) idle += 1;
       else draining += 1;
@@ -365,7 +395,10 @@ export class SnapshotReconciler {
     const base = diff.aligned();
     const baseIds = base.ids;
     const baseCodes = base.codes;
+    const baseApps = base.apps;
     const baseLength = base.length;
+    // Valid until the first visitUnaligned, which may grow it: the first loop ends there.
+    const appSessions = diff.appSessions;
     let i = 0;
     // Each worker's state comes from stateCode; the counting that follows is written out with
     // locals in each diffing loop: counts kept in fields or an array measured 3–6 % slower.
@@ -384,10 +417,11 @@ export class SnapshotReconciler {
       else if (code === CODE_IDLE) idle += 1;
       else draining += 1;
       if (i < baseLength && baseIds[i] === id) {
+        if (appSessions !== undefined) addSessions(appSessions, baseApps[i] as number, count);
         if (baseCodes[i] !== code) diff.changeInPlace(i, id as string, worker, code);
         i += 1;
       } else {
-        diff.visitUnaligned(i, idString(id), worker, code);
+        diff.visitUnaligned(i, idString(id), worker, code, count);
         i += 1;
         break;
       }
@@ -404,7 +438,7 @@ export class SnapshotReconciler {
       if (code === CODE_BUSY) busy += 1;
       else if (code === CODE_IDLE) idle += 1;
       else draining += 1;
-      diff.visitUnaligned(i, idString(id), worker, code);
+      diff.visitUnaligned(i, idString(id), worker, code, count);
       i += 1;
     }
     return { counts: { busy, idle, draining, workers: busy + idle + draining, sessions }, end: ids };
@@ -458,7 +492,7 @@ export class SnapshotReconciler {
       this.reject(id, found?.field ?? 'worker', found?.message ?? 'worker is not valid');
       return;
     }
-    if (this.trackTransitions) this.diff.visit(id, worker, code);
+    if (this.trackTransitions) this.diff.visit(id, worker, code, sessions);
     if (code === CODE_BUSY) this.busy += 1;
     else if (code === CODE_IDLE) this.idle += 1;
     else this.draining += 1;
@@ -471,6 +505,14 @@ export class SnapshotReconciler {
     const prefix = workerId === undefined ? 'snapshot: ' : `snapshot entry ${describeValue(workerId)}: `;
     this.report({ workerId, field, message: prefix + message });
   }
+}
+
+/**
+ * Adds a worker's `sessions` to those of its app (index `app`): the one write per worker that
+ * per-app sessions cost a diffing walk. Small, so the JIT inlines it.
+ */
+function addSessions(appSessions: Float64Array, app: number, sessions: number): void {
+  appSessions[app] = (appSessions[app] as number) + sessions;
 }
 
 /**

@@ -14,11 +14,17 @@
  * transition is reported, so an unchanged worker costs no read of its strings (a worker serves
  * one app for its life, so the record of its last change names the app it leaves from).
  *
+ * Each transition is also kept as a move (its app index, and its from and to as codes) for the
+ * counts that follow from transitions: `blockyard_worker_transitions_total` and, while an
+ * {@link AppTally} is attached, the workers of each app. With a tally, each worker's app index
+ * is kept beside it in the baseline, found once when it appears, so a tick adds a worker's
+ * sessions to its app with an array write and a transition moves one unit between apps' counts.
+ *
  * @packageDocumentation
  */
 import { describeValue } from '../describe-value';
-import type { WorkerState } from '../labels';
-import { STATE_OF_CODE } from './worker-state';
+import { StateBusy, StateDraining, StateIdle, type WorkerState } from '../labels';
+import type { AppTally } from './app-tally';
 
 /**
  * One worker's change of derived state between two consecutive sampled snapshots. `null`
@@ -44,6 +50,16 @@ export interface WorkerTransition {
  * builds an index: a run of up to this many workers removed together costs a few compares.
  */
 const LOOKAHEAD = 16;
+
+/**
+ * The code of "absent" in a move: `from` of a worker that appeared, `to` of one that left. The
+ * state codes (worker-state.ts) are 0 … 2, so a move's pair of codes is `from * 4 + to`.
+ * @internal
+ */
+export const CODE_NONE = 3;
+
+/** The state of each code in a transition, `null` for {@link CODE_NONE}. */
+const STATE_OR_NONE: readonly (WorkerState | null)[] = [StateBusy, StateIdle, StateDraining, null];
 
 /**
  * A worker id as the string transitions carry. A Map keyed by something other than strings
@@ -75,18 +91,24 @@ class WalkRecord {
   ids: string[] = [];
   workers: unknown[] = [];
   codes = new Uint8Array(1024);
+  /** Each worker's app index in the attached {@link AppTally} (0 while none is attached). */
+  apps = new Int32Array(1024);
   length = 0;
 
-  push(id: string, worker: unknown, code: number): number {
+  push(id: string, worker: unknown, code: number, app: number): number {
     const i = this.length;
     if (i === this.codes.length) {
-      const grown = new Uint8Array(this.codes.length * 2);
-      grown.set(this.codes);
-      this.codes = grown;
+      const codes = new Uint8Array(this.codes.length * 2);
+      codes.set(this.codes);
+      this.codes = codes;
+      const apps = new Int32Array(codes.length);
+      apps.set(this.apps);
+      this.apps = apps;
     }
     this.ids[i] = id;
     this.workers[i] = worker;
     this.codes[i] = code;
+    this.apps[i] = app;
     this.length = i + 1;
     return i;
   }
@@ -124,6 +146,10 @@ class WalkRecord {
 export class StateDiff {
   /** Transitions found by the walk in progress / the last completed walk. */
   readonly transitions: WorkerTransition[] = [];
+  /** The codes of each transition, `from * 4 + to` ({@link CODE_NONE} = absent), in order. */
+  readonly movePairs: number[] = [];
+  /** The app index of each transition's worker (0 while no tally is attached), in order. */
+  readonly moveApps: number[] = [];
   /**
    * The baseline: the last completed walk. Updated in place while the walk in progress is
    * aligned with it (same id at the same position), which is the common case.
@@ -154,10 +180,38 @@ export class StateDiff {
    * cursor, so removals and additions at the end cost no index.
    */
   private baselineIndex: Map<string, number> | undefined;
+  /** The per-app counts kept from this diff's moves, if any. */
+  private tally: AppTally | undefined;
+  /** The tally asked for, attached when the next walk begins. */
+  private wantedTally: AppTally | undefined;
+
+  /**
+   * Keeps `tally` (or, with `undefined`, none) from the next walk on. Attaching one fills it
+   * from the baseline, reading the `appId` of each worker once; its sessions are known from
+   * the next completed walk. Applied when a walk begins, so never in the middle of one.
+   */
+  useTally(tally: AppTally | undefined): void {
+    this.wantedTally = tally;
+  }
+
+  /**
+   * Sessions by app index of the walk in progress, for a walk that adds each aligned worker's
+   * sessions itself (`appSessions[aligned().apps[i]] += sessions`); `undefined` without a
+   * tally, or while its sessions are not wanted. Read it after {@link begin}; valid until the
+   * walk calls {@link visitUnaligned}.
+   */
+  get appSessions(): Float64Array | undefined {
+    const tally = this.tally;
+    return tally?.sessionsOn === true ? tally.walking : undefined;
+  }
 
   /** Starts a walk. */
   begin(): void {
+    if (this.wantedTally !== this.tally) this.attach(this.wantedTally);
+    this.tally?.beginWalk();
     this.transitions.length = 0;
+    this.movePairs.length = 0;
+    this.moveApps.length = 0;
     this.position = 0;
     this.splitAt = -1;
     this.tail.clear();
@@ -179,27 +233,37 @@ export class StateDiff {
     readonly ids: readonly string[];
     readonly workers: unknown[];
     readonly codes: Uint8Array;
+    readonly apps: Int32Array;
     readonly length: number;
   } {
     return this.baseline;
   }
 
   /**
-   * Records one valid worker (its id, record and state code) of the walk in progress. Kept
-   * small so the JIT inlines it into the walk: the aligned case is a few compares.
+   * Records one valid worker (its id, record, state code and sessions) of the walk in
+   * progress. Kept small so the JIT inlines it into the walk: the aligned case is a few
+   * compares.
    */
-  visit(id: unknown, worker: unknown, code: number): void {
+  visit(id: unknown, worker: unknown, code: number, sessions: number): void {
     const i = this.position++;
     const base = this.baseline;
     if (this.splitAt < 0 && i < base.length && base.ids[i] === id) {
+      const tally = this.tally;
+      if (tally?.sessionsOn === true) {
+        const app = base.apps[i] as number;
+        tally.walking[app] = (tally.walking[app] as number) + sessions;
+      }
       if (base.codes[i] !== code) this.changeInPlace(i, id as string, worker, code);
       return;
     }
     // Ids are carried as strings (a Map keyed otherwise still counts); converted off the hot path.
-    this.visitUnaligned(i, idString(id), worker, code);
+    this.visitUnaligned(i, idString(id), worker, code, sessions);
   }
 
-  /** Records a state change of the worker at aligned position `i`, in place (undone on abandon). */
+  /**
+   * Records a state change of the worker at aligned position `i`, in place (undone on abandon).
+   * Its sessions are the caller's to add (see {@link appSessions}).
+   */
   changeInPlace(i: number, id: string, worker: unknown, code: number): void {
     const base = this.baseline;
     const before = base.codes[i] as number;
@@ -207,22 +271,32 @@ export class StateDiff {
     this.undoCodes.push(before);
     base.codes[i] = code;
     base.workers[i] = worker;
-    this.report(id, worker, STATE_OF_CODE[before] as WorkerState, code);
+    this.report(id, appIdOf(worker), before, code, base.apps[i] as number);
   }
 
-  /** Records the worker at position `i`, from the first position where ids stopped matching on. */
-  visitUnaligned(i: number, id: string, worker: unknown, code: number): void {
+  /**
+   * Records the worker at position `i`, from the first position where ids stopped matching on,
+   * its sessions included.
+   */
+  visitUnaligned(i: number, id: string, worker: unknown, code: number, sessions: number): void {
     if (this.splitAt < 0) this.split(i);
     const base = this.baseline;
-    this.tail.push(id, worker, code);
+    const tally = this.tally;
     const j = this.findUnseen(id);
+    let app: number;
     if (j >= 0) {
       this.seen[j - this.splitAt] = 1;
+      app = base.apps[j] as number;
       const before = base.codes[j] as number;
-      if (before !== code) this.report(id, worker, STATE_OF_CODE[before] as WorkerState, code);
+      if (before !== code) this.report(id, appIdOf(worker), before, code, app);
     } else {
-      this.report(id, worker, null, code);
+      // A worker appearing: the one time its app is looked up.
+      const appId = appIdOf(worker);
+      app = tally === undefined ? 0 : tally.appOf(appId);
+      this.report(id, appId, CODE_NONE, code, app);
     }
+    this.tail.push(id, worker, code, app);
+    if (tally?.sessionsOn === true) tally.walking[app] = (tally.walking[app] as number) + sessions;
   }
 
   /** The baseline position of `id` not yet matched by this walk, from `splitAt` on; -1 if none. */
@@ -265,12 +339,13 @@ export class StateDiff {
     const from = this.splitAt < 0 ? this.position : this.splitAt;
     for (let j = from; j < base.length; j += 1) {
       if (this.splitAt < 0 || this.seen[j - this.splitAt] === 0) {
-        this.transitions.push({
-          workerId: base.ids[j] as string,
-          appId: appIdOf(base.workers[j]),
-          from: STATE_OF_CODE[base.codes[j] as number] as WorkerState,
-          to: null,
-        });
+        this.report(
+          base.ids[j] as string,
+          appIdOf(base.workers[j]),
+          base.codes[j] as number,
+          CODE_NONE,
+          base.apps[j] as number,
+        );
       }
     }
     if (this.splitAt < 0) {
@@ -284,8 +359,18 @@ export class StateDiff {
       base.length = this.splitAt;
       const tail = this.tail;
       for (let t = 0; t < tail.length; t += 1) {
-        base.push(tail.ids[t] as string, tail.workers[t], tail.codes[t] as number);
+        base.push(tail.ids[t] as string, tail.workers[t], tail.codes[t] as number, tail.apps[t] as number);
       }
+    }
+    const tally = this.tally;
+    if (tally !== undefined) {
+      const pairs = this.movePairs;
+      const apps = this.moveApps;
+      for (let k = 0; k < pairs.length; k += 1) {
+        const pair = pairs[k] as number;
+        tally.move(apps[k] as number, pair >>> 2, pair & 3);
+      }
+      tally.commitWalk();
     }
     this.finish();
   }
@@ -297,14 +382,34 @@ export class StateDiff {
       base.codes[this.undoPositions[k] as number] = this.undoCodes[k] as number;
     }
     this.transitions.length = 0;
+    this.movePairs.length = 0;
+    this.moveApps.length = 0;
+    this.tally?.abandonWalk();
     this.finish();
   }
 
-  /** Forgets the baseline: the next walk reports every worker as appearing. */
+  /**
+   * Forgets the baseline: the next walk reports every worker as appearing. An attached tally
+   * is emptied with it.
+   */
   reset(): void {
     this.abandon();
     this.baseline.clear();
     this.baseline.release();
+    this.tally?.clear();
+  }
+
+  /** Makes `tally` the attached one, filled from the baseline (see {@link useTally}). */
+  private attach(tally: AppTally | undefined): void {
+    this.tally = tally;
+    if (tally === undefined) return;
+    tally.clear();
+    const base = this.baseline;
+    for (let j = 0; j < base.length; j += 1) {
+      const app = tally.appOf(appIdOf(base.workers[j]));
+      base.apps[j] = app;
+      tally.move(app, CODE_NONE, base.codes[j] as number);
+    }
   }
 
   private split(at: number): void {
@@ -315,8 +420,16 @@ export class StateDiff {
     else this.seen.fill(0, 0, size);
   }
 
-  private report(id: string, worker: unknown, from: WorkerState | null, code: number): void {
-    this.transitions.push({ workerId: id, appId: appIdOf(worker), from, to: STATE_OF_CODE[code] as WorkerState });
+  /** Records one transition of worker `id` of app `appId` (index `app`) between two codes. */
+  private report(id: string, appId: string, from: number, to: number, app: number): void {
+    this.transitions.push({
+      workerId: id,
+      appId,
+      from: STATE_OR_NONE[from] as WorkerState | null,
+      to: STATE_OR_NONE[to] as WorkerState | null,
+    });
+    this.movePairs.push(from * 4 + to);
+    this.moveApps.push(app);
   }
 
   private finish(): void {

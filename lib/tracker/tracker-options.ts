@@ -7,7 +7,7 @@ import type { Observable, SchedulerLike } from 'rxjs';
 import { describeValue } from '../describe-value';
 import { DEFAULT_MAX_APPS } from '../events';
 import type { Metrics } from '../metrics';
-import { MAX_TIMER_MS, OptionChecks } from '../options';
+import { MAX_TIMER_MS, OptionChecks, isRegistry } from '../options';
 import { isValidTick } from './tick-stream';
 import type { SnapshotInput } from './worker-state';
 
@@ -59,6 +59,32 @@ export interface WorkerStateTrackerOptions {
    * entries cannot flood the channel.
    */
   readonly maxRejectionsPerTick?: number;
+  /**
+   * Also keep workers by app: registers `blockyard_app_workers{app,state}` on
+   * `metrics.registry` (construction throws if the registry holds that name already) and sets
+   * it on every tick, all three states for every app that has a worker; an app's series are
+   * removed at the first tick it has none. App label values share the `maxApps` bound with the
+   * event counters (later apps add up under `__overflow__`). Default false. The per-app counts
+   * follow the transitions the tick finds, so this also turns on diffing (see `transitions$`);
+   * `countsByApp$` works with or without it.
+   */
+  readonly byApp?: boolean;
+  /**
+   * Also count worker transitions: registers `blockyard_worker_transitions_total{from,to}`
+   * (`none`, `busy`, `idle`, `draining`; `none` is a worker appearing or leaving) and adds every
+   * transition each tick finds, the same ones `transitions$` reports, whether or not anyone
+   * subscribes to it. Default false; turns on diffing.
+   */
+  readonly countTransitions?: boolean;
+  /**
+   * Also report the tracker's own health: registers `blockyard_tracker_last_reconcile_timestamp_seconds`,
+   * `blockyard_tracker_reconcile_duration_seconds`, `blockyard_tracker_snapshot_age_seconds`,
+   * `blockyard_tracker_invalid_workers` and `blockyard_tracker_errors_total{origin}`, kept current
+   * on every tick and every report on `errors$`. The snapshot age is what shows an orchestrator
+   * that stopped feeding: the gauges look healthy while the tracker reconciles an old snapshot.
+   * Default false.
+   */
+  readonly selfMetrics?: boolean;
 }
 
 /** The options after their check, defaults applied. @internal */
@@ -71,6 +97,9 @@ export interface TrackerSettings {
   readonly strictSnapshots: boolean;
   readonly maxApps: number;
   readonly maxRejectionsPerTick: number;
+  readonly byApp: boolean;
+  readonly countTransitions: boolean;
+  readonly selfMetrics: boolean;
 }
 
 const OPTION_NAMES: readonly (keyof WorkerStateTrackerOptions)[] = [
@@ -82,6 +111,9 @@ const OPTION_NAMES: readonly (keyof WorkerStateTrackerOptions)[] = [
   'strictSnapshots',
   'maxApps',
   'maxRejectionsPerTick',
+  'byApp',
+  'countTransitions',
+  'selfMetrics',
 ];
 
 /** Each collector of `Metrics` the tracker writes, and a method it calls on it. */
@@ -127,6 +159,13 @@ export function checkTrackerOptions(options: WorkerStateTrackerOptions): Tracker
       );
     }
   }
+  const optIn = options.byApp === true || options.countTransitions === true || options.selfMetrics === true;
+  if (optIn && !isRegistry((m as Partial<Metrics>).registry)) {
+    // The opt-in collectors are registered beside the contract's, on the same registry.
+    check.fail(
+      `metrics must be the object newMetrics() returns; its registry is ${describeValue((m as Partial<Metrics>).registry)}, not a prom-client Registry`,
+    );
+  }
   if (!isValidTick(options.tick)) {
     check.reject(
       'tick',
@@ -146,5 +185,8 @@ export function checkTrackerOptions(options: WorkerStateTrackerOptions): Tracker
     maxApps: check.positiveInteger('maxApps', options.maxApps) ?? DEFAULT_MAX_APPS,
     maxRejectionsPerTick:
       check.positiveInteger('maxRejectionsPerTick', options.maxRejectionsPerTick) ?? DEFAULT_MAX_REJECTIONS_PER_TICK,
+    byApp: check.boolean('byApp', options.byApp) ?? false,
+    countTransitions: check.boolean('countTransitions', options.countTransitions) ?? false,
+    selfMetrics: check.boolean('selfMetrics', options.selfMetrics) ?? false,
   };
 }

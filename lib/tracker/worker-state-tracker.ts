@@ -3,11 +3,15 @@
  * together and exposes their streams:
  *
  * - the reconciliation loop (`reconciliation.ts`): snapshots in, `blockyard_workers{state}`
- *   and `counts$` / `transitions$` out, once per tick;
+ *   (and the opt-in collectors) and `counts$` / `countsByApp$` / `transitions$` out, once per
+ *   tick;
  * - the event recorder (the events family): `record()` into the counters and histograms,
  *   accepted events out on `events$`;
  * - the error channel (`error-channel.ts`): `errors$`, where everything the other two reject
  *   or contain is reported instead of thrown.
+ *
+ * The `app` label bound (`maxApps`) is one per tracker, shared by the event counters and
+ * `blockyard_app_workers`, so the bound holds for the tracker as a whole.
  *
  *     tick$:         --t-----t-----t-----t--
  *     feed():        -a----b-----------c----
@@ -21,12 +25,16 @@
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import { messageOf } from '../describe-value';
 import type { TelemetryError } from '../errors';
-import { EventRecorder, type TelemetryEvent } from '../events';
+import { EventRecorder, newBoundedAppLabels, type TelemetryEvent } from '../events';
+import { AppWorkersGauge } from './app-workers-gauge';
 import { ErrorChannel } from './error-channel';
 import { GuardedObservable } from './guarded-observable';
+import { registerOptInCollectors } from './opt-in-collectors';
 import { Reconciliation } from './reconciliation';
 import type { WorkerTransition } from './state-diff';
+import { TrackerHealth } from './tracker-health';
 import { checkTrackerOptions, type WorkerStateTrackerOptions } from './tracker-options';
+import { TransitionCounter } from './transition-counter';
 import type { SnapshotInput, StateCounts } from './worker-state';
 
 /**
@@ -45,9 +53,24 @@ export class WorkerStateTracker {
    */
   readonly counts$: Observable<StateCounts>;
   /**
+   * The counts of each app at each tick, emitted after the gauges are set: app id (a record's
+   * `appId`; '' where it is not a string) → `{ busy, idle, draining, workers, sessions }`. Apps
+   * with no worker are absent; the sums over apps are the counts `counts$` emits for the same
+   * tick. A late subscriber gets the latest map at once, as with `counts$`, but a first one
+   * (nobody else subscribed) gets its first map at the next tick: sessions by app are counted
+   * only while someone subscribes, so that `byApp` alone costs a tick no work per worker. Costs
+   * nothing while nobody subscribes and `byApp` is off.
+   *
+   *     tick$:         --t-----t-----t--
+   *     countsByApp$:  --M-----M-----M--   (M = Map { app → counts } of that tick's snapshot)
+   */
+  readonly countsByApp$: Observable<ReadonlyMap<string, StateCounts>>;
+  /**
    * Per-worker state changes between consecutive sampled snapshots (`null` = absent). Diffing
-   * runs only while this stream has a subscriber; a first subscriber starts from an empty
-   * baseline, so the next tick reports every present worker as appearing (`from: null`).
+   * runs while this stream or `countsByApp$` has a subscriber, and all the time with `byApp` or
+   * `countTransitions`. A subscriber that starts diffing starts from an empty baseline, so the
+   * next tick reports every present worker as appearing (`from: null`); one that joins while
+   * diffing runs gets the changes from the next tick on.
    */
   readonly transitions$: Observable<WorkerTransition>;
   /** Every accepted event, as recorded (a clean copy of what was passed to `record()`). */
@@ -68,17 +91,26 @@ export class WorkerStateTracker {
   constructor(options: WorkerStateTrackerOptions) {
     const settings = checkTrackerOptions(options);
     const errors = this.errors;
-    this.reconciliation = new Reconciliation(settings, errors);
-    this.recorder = new EventRecorder(settings.metrics, {
-      maxApps: settings.maxApps,
-      report: (error) => errors.emit(error),
+    // Registered first: a name already taken throws here, before anything else is set up.
+    const collectors = registerOptInCollectors(settings);
+    const report = (error: TelemetryError): void => errors.emit(error);
+    const apps = newBoundedAppLabels(settings.maxApps, report);
+    const health = collectors.health === undefined ? undefined : new TrackerHealth(collectors.health);
+    if (health !== undefined) errors.countWith((origin) => health.countError(origin));
+    this.reconciliation = new Reconciliation(settings, errors, {
+      appWorkers: collectors.appWorkers === undefined ? undefined : new AppWorkersGauge(collectors.appWorkers, apps),
+      transitionCounter:
+        collectors.transitions === undefined ? undefined : new TransitionCounter(collectors.transitions),
+      health,
     });
+    this.recorder = new EventRecorder(settings.metrics, { apps, report });
     // What a subscriber throws is reported, naming the stream; it never ends a stream.
     const guarded = <T>(stream: Observable<T>, name: string): Observable<T> =>
       new GuardedObservable(stream, (err) =>
         errors.report('subscriber', `a subscriber threw: ${messageOf(err)}`, name, err),
       );
     this.counts$ = guarded(this.reconciliation.counts$, 'counts$');
+    this.countsByApp$ = guarded(this.reconciliation.countsByApp$, 'countsByApp$');
     this.transitions$ = guarded(this.reconciliation.transitions$, 'transitions$');
     this.events$ = guarded(this.events.asObservable(), 'events$');
     this.errors$ = errors.errors$;

@@ -26,7 +26,7 @@ async function alertNames(): Promise<string[]> {
 describe('promtool and examples/prometheus', () => {
   it('check rules: every recording and alerting rule is valid', async () => {
     const { code, output } = await runCommand('promtool', ['check', 'rules', RULES]);
-    expect(output).toContain('SUCCESS: 19 rules found');
+    expect(output).toContain('SUCCESS: 22 rules found');
     expect(code).toBe(0);
   });
 
@@ -107,7 +107,7 @@ describe('a real Prometheus scraping the demo, with the rules loaded', () => {
       async () => {
         const data = await server.get<{ groups: { rules: Rule[] }[] }>('/api/v1/rules');
         const all = data.groups.flatMap((g) => g.rules);
-        return all.length === 19 && all.every((r) => r.health !== 'unknown') ? all : undefined;
+        return all.length === 22 && all.every((r) => r.health !== 'unknown') ? all : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 250 },
     );

@@ -1,12 +1,13 @@
 /**
  * The operator's files in examples/: the Grafana dashboard and the Prometheus rules speak the
- * metric contract exactly, so they work unchanged against this library and the Go server.
+ * metric contract exactly, so they work unchanged against this library and the Go server, and
+ * use the tracker's opt-in collectors only by their fixed names, labels and values.
  * (`promtool check rules` / `test rules` run in spec/e2e/rules.e2e.spec.ts.)
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { STATUS_CLASSES, STOP_REASONS, WORKER_STATES } from '../../lib';
-import { CONTRACT } from '../helpers/contract';
+import { CONTRACT, OPT_IN, OPT_IN_VALUES } from '../helpers/contract';
 
 const EXAMPLES = resolve(__dirname, '..', '..', 'examples');
 const DASHBOARD_FILE = resolve(EXAMPLES, 'grafana', 'blockyard-dashboard.json');
@@ -51,19 +52,19 @@ const variableQueries = dashboard.templating.list
   .filter((v) => v.type === 'query')
   .map((v) => (typeof v.query === 'string' ? v.query : (v.query?.query ?? '')));
 
-/** The series a contract metric is scraped as (a histogram's _bucket, _sum and _count). */
-const SERIES_NAMES = new Set(
-  CONTRACT.flatMap((c) =>
-    c.type === 'histogram' ? [`${c.name}_bucket`, `${c.name}_sum`, `${c.name}_count`] : [c.name],
-  ),
-);
-const CONTRACT_LABELS = new Set(CONTRACT.flatMap((c) => c.labels));
-/** Labels a query may use besides the contract's: Prometheus's target labels and `le`. */
-const ALLOWED_LABELS = new Set([...CONTRACT_LABELS, 'le', 'job', 'instance']);
+/** The series a metric is scraped as (a histogram's _bucket, _sum and _count). */
+const seriesOf = (c: { readonly name: string; readonly type: string }): string[] =>
+  c.type === 'histogram' ? [`${c.name}_bucket`, `${c.name}_sum`, `${c.name}_count`] : [c.name];
+/** The contract's series and the opt-in collectors' (shared/CONTRACT.md). */
+const SERIES_NAMES = new Set([...CONTRACT, ...OPT_IN].flatMap(seriesOf));
+const KNOWN_LABELS = new Set([...CONTRACT, ...OPT_IN].flatMap((c) => c.labels));
+/** Labels a query may use besides the collectors': Prometheus's target labels and `le`. */
+const ALLOWED_LABELS = new Set([...KNOWN_LABELS, 'le', 'job', 'instance']);
 const BOUNDED_VALUES: Readonly<Record<string, readonly string[]>> = {
   state: WORKER_STATES,
   reason: STOP_REASONS,
   status: STATUS_CLASSES,
+  ...OPT_IN_VALUES,
 };
 
 /** The metric names a PromQL text uses: identifiers starting `blockyard_` (no recording rules). */
@@ -102,6 +103,24 @@ function contractProblems(promql: string): string[] {
 }
 
 describe('the contract check used below', () => {
+  it('knows the opt-in collectors, their labels and their bounded values', () => {
+    expect(
+      contractProblems(
+        'sum by (app, state) (blockyard_app_workers{state="busy"}) + sum by (from, to) (rate(blockyard_worker_transitions_total{from="none", to!="none"}[5m]))',
+      ),
+    ).toEqual([]);
+    expect(contractProblems('blockyard_tracker_reconcile_duration_seconds_bucket{le="0.001"}')).toEqual([]);
+    expect(
+      contractProblems(
+        'blockyard_worker_transitions_total{from="gone"} + blockyard_tracker_errors_total{origin="disk"}',
+      ),
+    ).toEqual([
+      'from="gone" is not one of none, busy, idle, draining',
+      'origin="disk" is not one of snapshot, event, source, tick, subscriber, bound',
+    ]);
+    expect(contractProblems('blockyard_app_worker{app="a"}')).toEqual(['unknown metric blockyard_app_worker']);
+  });
+
   it('catches a wrong name, an unknown label, a value outside a bounded set and a grouping label', () => {
     expect(contractProblems('sum by (pod) (rate(blockyard_worker_spawned_total{reason="oom", zone="a"}[5m]))')).toEqual(
       [
@@ -136,12 +155,28 @@ describe('the Grafana dashboard (examples/grafana)', () => {
     }
   });
 
-  it('queries every metric of the contract in some panel', () => {
+  it('queries every metric of the contract, and every opt-in collector, in some panel', () => {
     const used = new Set(exprs.flatMap(metricNames).map((n) => n.replace(/_(bucket|sum|count)$/, '')));
-    expect(CONTRACT.map((c) => c.name).filter((name) => !used.has(name))).toEqual([]);
+    expect([...CONTRACT, ...OPT_IN].map((c) => c.name).filter((name) => !used.has(name))).toEqual([]);
   });
 
-  it('uses only contract metric names, labels and label values in every query and variable', () => {
+  it('has a per-app row of workers by app and state, and a tracker-health row', () => {
+    const rows = panels.filter((p) => p.type === 'row').map((p) => p.title);
+    expect(rows).toEqual(
+      expect.arrayContaining(['Workers by app (byApp, countTransitions)', 'Tracker health (selfMetrics)']),
+    );
+    const byApp = queryPanels.find((p) => p.title === 'Workers by app and state') as Panel;
+    expect(byApp.targets?.[0]?.expr).toMatch(/^sum by \(app, state\) \(blockyard_app_workers\{.*app=~"\$app"\}\)$/);
+    expect(JSON.stringify(byApp)).toMatch(/"stacking":\{"mode":"normal"/);
+    const health = queryPanels
+      .filter((p) => (p.gridPos?.y ?? 0) > 61)
+      .flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    for (const name of OPT_IN.filter((c) => c.option === 'selfMetrics').map((c) => c.name)) {
+      expect([name, health.some((e) => e?.includes(name))]).toEqual([name, true]);
+    }
+  });
+
+  it('uses only contract and opt-in metric names, labels and label values in every query and variable', () => {
     for (const expr of [...exprs, ...variableQueries]) expect([expr, contractProblems(expr)]).toEqual([expr, []]);
   });
 
@@ -193,6 +228,9 @@ describe('the Prometheus rules (examples/prometheus/rules.yml)', () => {
       'BlockyardScrapeFailing',
       'BlockyardTargetMissing',
       'BlockyardNoWorkers',
+      'BlockyardTrackerStale',
+      'BlockyardInvalidWorkerRecords',
+      'BlockyardWorkersFlapping',
     ]) {
       expect(text).toContain(`- alert: ${alert}\n`);
     }
@@ -201,8 +239,8 @@ describe('the Prometheus rules (examples/prometheus/rules.yml)', () => {
     expect(text).toContain('- record: job:blockyard_cold_start_seconds:p95_rate30m\n');
   });
 
-  it('uses only contract metric names, labels and label values', () => {
-    expect(promql.length).toBeGreaterThanOrEqual(19);
+  it('uses only contract and opt-in metric names, labels and label values', () => {
+    expect(promql.length).toBeGreaterThanOrEqual(22);
     for (const expr of promql) expect([expr, contractProblems(expr)]).toEqual([expr, []]);
     expect(text).toContain('reason="crashed"');
     expect(text).toContain('status="5xx"');

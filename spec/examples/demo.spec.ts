@@ -38,7 +38,7 @@ import {
   type StepSummary,
 } from '../../examples/demo/simulator';
 import { describeSummary, formatTickLine } from '../../examples/demo/tick-line';
-import { CONTRACT } from '../helpers/contract';
+import { CONTRACT, OPT_IN } from '../helpers/contract';
 import { startDemoProcess } from '../helpers/demo-process';
 import { httpRequest } from '../helpers/http-client';
 import { listen } from '../helpers/http-server';
@@ -211,20 +211,41 @@ describe('OrchestratorSimulator', () => {
     expect(complete).toBeGreaterThanOrEqual(9);
   });
 
-  it('drives a real tracker without a single error, its gauges matching the worker table', () => {
+  it('drives a real tracker, options on as in the demo, without a single error, its counts matching the worker table', () => {
     const metrics = newMetrics(new Registry());
     const tick$ = new Subject<void>();
-    const tracker = new WorkerStateTracker({ metrics, tick: tick$ });
+    const tracker = new WorkerStateTracker({
+      metrics,
+      tick: tick$,
+      byApp: true,
+      countTransitions: true,
+      selfMetrics: true,
+    });
     const errors: string[] = [];
     tracker.errors$.subscribe((e) => errors.push(e.message));
     let counts: StateCounts | undefined;
     tracker.counts$.subscribe((c) => (counts = c));
+    let byApp: ReadonlyMap<string, StateCounts> | undefined;
+    tracker.countsByApp$.subscribe((m) => (byApp = m));
     const sim = new OrchestratorSimulator({ seed: 4, apps: 4, epoch: EPOCH, record: (e) => tracker.record(e) });
     for (let step = 0; step < 200; step += 1) {
       sim.advance();
       tracker.feed(sim.workers);
       tick$.next();
       expect(counts).toEqual(deriveStateCounts(sim.workers));
+      // Each app's workers and sessions, counted here from the worker table.
+      const expected = new Map<
+        string,
+        { busy: number; idle: number; draining: number; workers: number; sessions: number }
+      >();
+      for (const w of sim.workers.values()) {
+        const c = expected.get(w.appId) ?? { busy: 0, idle: 0, draining: 0, workers: 0, sessions: 0 };
+        c[w.draining ? 'draining' : w.sessions > 0 ? 'busy' : 'idle'] += 1;
+        c.workers += 1;
+        c.sessions += w.sessions;
+        expected.set(w.appId, c);
+      }
+      expect(new Map([...(byApp ?? [])].sort())).toEqual(new Map([...expected].sort()));
     }
     tracker.stop();
     expect(errors).toEqual([]);
@@ -341,6 +362,7 @@ function openEventStream(url: string): Promise<EventStream> {
 
 describe('LivePage', () => {
   let counts$: Subject<StateCounts>;
+  let countsByApp$: Subject<ReadonlyMap<string, StateCounts>>;
   let transitions$: Subject<WorkerTransition>;
   let page: LivePage;
   let served: MetricsServer;
@@ -349,10 +371,12 @@ describe('LivePage', () => {
 
   beforeEach(async () => {
     counts$ = new Subject();
+    countsByApp$ = new Subject();
     transitions$ = new Subject();
     clock = 1_700_000_000_000;
     page = new LivePage({
       counts$,
+      countsByApp$,
       transitions$,
       info: { apps: 3, seed: 5, tickMs: 250 },
       maxClients: 2,
@@ -385,6 +409,7 @@ describe('LivePage', () => {
     expect(answer.text).toContain('seed 5');
     expect(answer.text).toContain('aria-live="polite"');
     expect(answer.text).toContain('<table>');
+    expect(answer.text).toContain('<h2 id="apps-heading">Workers by app</h2>');
     // No external resource of any kind.
     expect(answer.text).not.toMatch(/(src|href)="(https?:)?\/\//);
   });
@@ -397,8 +422,9 @@ describe('LivePage', () => {
     expect((await httpRequest(`${base}healthz`)).text).toBe('ok\n');
   });
 
-  it('streams the history on connect, then one tick message per count with its transitions', async () => {
+  it('streams the history on connect, then one tick message per count with its counts by app and transitions', async () => {
     transitions$.next({ workerId: 'w1', appId: 'a', from: null, to: 'idle' });
+    countsByApp$.next(new Map([['a', counts(0, 1, 0, 0)]]));
     counts$.next(counts(0, 1, 0, 0));
     const stream = await openEventStream(`${base}events`);
     try {
@@ -408,16 +434,32 @@ describe('LivePage', () => {
       expect(history.event).toBe('history');
       expect(history.data.points).toEqual([{ t: clock, busy: 0, idle: 1, draining: 0, workers: 1, sessions: 0 }]);
       expect(history.data.transitions).toEqual([{ t: clock, workerId: 'w1', appId: 'a', from: null, to: 'idle' }]);
+      expect(history.data.byApp).toEqual([{ app: 'a', busy: 0, idle: 1, draining: 0, sessions: 0 }]);
 
       clock += 250;
       transitions$.next({ workerId: 'w1', appId: 'a', from: 'idle', to: 'busy' });
-      counts$.next(counts(1, 0, 0, 2));
+      transitions$.next({ workerId: 'w2', appId: 'b', from: null, to: 'draining' });
+      // Sorted by app name on the page, whatever the map's order.
+      countsByApp$.next(
+        new Map([
+          ['b', counts(0, 0, 1, 3)],
+          ['a', counts(1, 0, 0, 2)],
+        ]),
+      );
+      counts$.next(counts(1, 0, 1, 5));
       await waitUntil('a tick', () => (stream.messages.length >= 2 ? true : undefined));
       const tick = stream.messages[1] as { event: string; data: TickMessage };
       expect(tick.event).toBe('tick');
       expect(tick.data).toEqual({
-        counts: { t: clock, busy: 1, idle: 0, draining: 0, workers: 1, sessions: 2 },
-        transitions: [{ t: clock, workerId: 'w1', appId: 'a', from: 'idle', to: 'busy' }],
+        counts: { t: clock, busy: 1, idle: 0, draining: 1, workers: 2, sessions: 5 },
+        byApp: [
+          { app: 'a', busy: 1, idle: 0, draining: 0, sessions: 2 },
+          { app: 'b', busy: 0, idle: 0, draining: 1, sessions: 3 },
+        ],
+        transitions: [
+          { t: clock, workerId: 'w1', appId: 'a', from: 'idle', to: 'busy' },
+          { t: clock, workerId: 'w2', appId: 'b', from: null, to: 'draining' },
+        ],
         more: 0,
       });
       expect(page.clientCount).toBe(1);
@@ -446,7 +488,7 @@ describe('LivePage', () => {
     await waitUntil('the stream to end on close()', () => (first.ended() ? true : undefined));
     expect((await httpRequest(`${base}events`)).status).toBe(503);
 
-    const other = new LivePage({ counts$, transitions$, info: { apps: 1, seed: 1, tickMs: 1000 } });
+    const other = new LivePage({ counts$, countsByApp$, transitions$, info: { apps: 1, seed: 1, tickMs: 1000 } });
     const server2 = await serveMetrics({ registry: new Registry(), port: 0, fallback: other.handle });
     const second = await openEventStream(server2.url.replace(/metrics$/, 'events'));
     counts$.complete();
@@ -516,9 +558,23 @@ describe('the demo as a program', () => {
           { timeoutMs: 30_000, intervalMs: 200 },
         );
 
-        // Every metric of the contract, with its type, and nothing else.
+        // Every metric of the contract and of the three opt-in options, and nothing else.
         const names = new Set(samples.map((s) => s.name.replace(/_(bucket|sum|count)$/, '')));
-        expect([...names].sort()).toEqual(CONTRACT.map((c) => c.name).sort());
+        expect([...names].sort()).toEqual([...CONTRACT, ...OPT_IN].map((c) => c.name).sort());
+
+        // byApp: the demo's apps only, three states each, adding up to blockyard_workers.
+        const byApp = named(samples, 'blockyard_app_workers');
+        for (const s of byApp) expect(apps).toContain(s.labels.app);
+        for (const state of WORKER_STATES) {
+          const sum = byApp.filter((s) => s.labels.state === state).reduce((n, s) => n + s.value, 0);
+          expect([state, sum]).toEqual([state, valueOf(samples, 'blockyard_workers', { state })]);
+        }
+        expect(byApp.length % 3).toBe(0);
+        // countTransitions: workers appeared; selfMetrics: a fresh snapshot and no error.
+        expect(valueOf(samples, 'blockyard_worker_transitions_total', { from: 'none', to: 'idle' })).toBeGreaterThan(0);
+        expect(valueOf(samples, 'blockyard_tracker_snapshot_age_seconds')).toBeLessThan(5);
+        expect(valueOf(samples, 'blockyard_tracker_invalid_workers')).toBe(0);
+        expect(named(samples, 'blockyard_tracker_errors_total').map((s) => s.value)).toEqual([0, 0, 0, 0, 0, 0]);
 
         // Gauges: non-negative integers; the events agree with the worker table.
         const active = valueOf(samples, 'blockyard_workers_active');

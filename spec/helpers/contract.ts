@@ -49,3 +49,29 @@ export const CONTRACT: readonly ContractEntry[] = [
     buckets: [5, 10, 20, 40, 80, 160, 320, 640],
   },
 ];
+
+/** One opt-in collector beside the contract: shared/CONTRACT.md, "Opt-in collectors beside the contract". */
+export interface OptInEntry {
+  readonly option: 'byApp' | 'countTransitions' | 'selfMetrics';
+  readonly name: string;
+  readonly type: 'gauge' | 'counter' | 'histogram';
+  readonly labels: readonly string[];
+}
+
+/** The tracker's opt-in collectors, as literals; any change here is a change of what dashboards rely on. */
+export const OPT_IN: readonly OptInEntry[] = [
+  { option: 'byApp', name: 'blockyard_app_workers', type: 'gauge', labels: ['app', 'state'] },
+  { option: 'countTransitions', name: 'blockyard_worker_transitions_total', type: 'counter', labels: ['from', 'to'] },
+  { option: 'selfMetrics', name: 'blockyard_tracker_last_reconcile_timestamp_seconds', type: 'gauge', labels: [] },
+  { option: 'selfMetrics', name: 'blockyard_tracker_reconcile_duration_seconds', type: 'histogram', labels: [] },
+  { option: 'selfMetrics', name: 'blockyard_tracker_snapshot_age_seconds', type: 'gauge', labels: [] },
+  { option: 'selfMetrics', name: 'blockyard_tracker_invalid_workers', type: 'gauge', labels: [] },
+  { option: 'selfMetrics', name: 'blockyard_tracker_errors_total', type: 'counter', labels: ['origin'] },
+];
+
+/** The label values of the opt-in collectors' bounded labels (besides `state`). */
+export const OPT_IN_VALUES: Readonly<Record<string, readonly string[]>> = {
+  from: ['none', 'busy', 'idle', 'draining'],
+  to: ['none', 'busy', 'idle', 'draining'],
+  origin: ['snapshot', 'event', 'source', 'tick', 'subscriber', 'bound'],
+};

@@ -17,48 +17,7 @@ import {
   type WorkerState,
   type WorkerTransition,
 } from '../../lib';
-
-const validWorker: fc.Arbitrary<ActiveWorker> = fc.record(
-  {
-    appId: fc.string({ minLength: 1, maxLength: 8 }),
-    bundleId: fc.string({ maxLength: 4 }),
-    draining: fc.boolean(),
-    idleSince: fc.option(fc.date({ noInvalidDate: true }), { nil: null }),
-    startedAt: fc.date({ noInvalidDate: true }),
-    sessions: fc.nat(50),
-  },
-  { requiredKeys: ['appId', 'draining', 'startedAt', 'sessions'] },
-);
-
-/** Anything at all: valid workers, near misses, and hostile values. */
-const anyWorker: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 4, arbitrary: validWorker },
-  {
-    weight: 3,
-    arbitrary: fc
-      .tuple(
-        validWorker,
-        fc.constantFrom('appId', 'draining', 'sessions', 'startedAt', 'idleSince', 'bundleId'),
-        fc.oneof(
-          fc.anything(),
-          fc.constantFrom(Number.NaN, Infinity, -Infinity, -1, 1.5, '', null, new Date('x'), Symbol('s')),
-        ),
-      )
-      .map(([w, key, value]) => ({ ...w, [key]: value })),
-  },
-  { weight: 1, arbitrary: fc.anything() },
-  {
-    weight: 1,
-    arbitrary: validWorker.map((w) =>
-      Object.defineProperty({ ...w }, 'sessions', {
-        enumerable: true,
-        get() {
-          throw new Error('getter');
-        },
-      }),
-    ),
-  },
-);
+import { anyWorker, tableOperation, validWorker } from '../helpers/worker-arbitraries';
 
 describe('deriveStateCounts, for any snapshot', () => {
   it.each([false, true])(
@@ -162,16 +121,7 @@ describe('the tracker, for any snapshot', () => {
     // falls back to matching by id, or to an entry-by-entry walk, when that stops working: the
     // mutations below (new, moved, removed and changed workers; invalid and throwing entries)
     // drive every one of those paths, on the same Map, as an orchestrator does.
-    const operation = fc.oneof(
-      fc.record({ op: fc.constant('set' as const), id: fc.integer({ min: 0, max: 12 }), worker: anyWorker }),
-      fc.record({ op: fc.constant('delete' as const), id: fc.integer({ min: 0, max: 12 }) }),
-      fc.record({
-        op: fc.constant('mutate' as const),
-        id: fc.integer({ min: 0, max: 12 }),
-        draining: fc.boolean(),
-        sessions: fc.nat(3),
-      }),
-    );
+    const operation = tableOperation(12, () => anyWorker);
     fc.assert(
       fc.property(
         fc.array(fc.array(operation, { maxLength: 6 }), { minLength: 1, maxLength: 10 }),

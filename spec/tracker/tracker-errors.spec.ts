@@ -621,6 +621,26 @@ describe('construction fails fast on bad options', () => {
       /maxApps must be a positive integer, got number 0/,
     ],
     [
+      'a non-boolean byApp',
+      () => ({ metrics: ok(), tick: 10, byApp: 'yes' }),
+      /WorkerStateTracker: byApp must be a boolean, got "yes"/,
+    ],
+    [
+      'a non-boolean countTransitions',
+      () => ({ metrics: ok(), tick: 10, countTransitions: 1 }),
+      /countTransitions must be a boolean, got number 1/,
+    ],
+    [
+      'a non-boolean selfMetrics',
+      () => ({ metrics: ok(), tick: 10, selfMetrics: null }),
+      /selfMetrics must be a boolean, got null/,
+    ],
+    [
+      'an opt-in collector with metrics whose registry is not a Registry',
+      () => ({ metrics: { ...ok(), registry: {} } as unknown as Metrics, tick: 10, selfMetrics: true }),
+      /metrics must be the object newMetrics\(\) returns; its registry is an object, not a prom-client Registry/,
+    ],
+    [
       'a misspelt option',
       () => ({ metrics: ok(), tick: 10, heal_gauges: false }),
       /unknown option "heal_gauges"; known: metrics, tick/,
