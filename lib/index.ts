@@ -70,6 +70,7 @@ export {
   type WorkerValidationOptions,
 } from './tracker';
 export {
+  COLLECTOR_ERRORS_METRIC_NAME,
   CONTENT_TYPES,
   ClusterAggregator,
   DEFAULT_METRICS_PORT,
