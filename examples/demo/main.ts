@@ -6,8 +6,10 @@
  * 1. `newMetrics(new Registry())`: the contract's collectors on a registry of our own;
  * 2. a `WorkerStateTracker` reconciling every `--tick` ms, fed the worker table after each
  *    simulation step, with every event `record()`ed as it happens;
- * 3. `serveMetrics()` on 127.0.0.1: `/metrics` for Prometheus, and through its `fallback` the
- *    live page (`/`) and its event stream (`/events`), driven by `counts$` and `transitions$`;
+ * 3. `serveMetrics()` on 127.0.0.1: `/metrics` for Prometheus (with Node's `process_*` and
+ *    `nodejs_*` metrics, as the Go server serves `go_*` and `process_*`), and through its
+ *    `fallback` the live page (`/`) and its event stream (`/events`), driven by `counts$` and
+ *    `transitions$`;
  * 4. one line per tick from `counts$`, and every report of `errors$` (none in a normal run);
  * 5. on SIGINT / SIGTERM (or after `--duration`): stop the simulation, `tracker.stop()`, end
  *    the event streams, close the server, and let the process exit 0 with nothing left open.
@@ -94,6 +96,7 @@ export async function startDemo(flags: DemoFlags, output: DemoOutput): Promise<R
       registry: metrics.registry,
       host: '127.0.0.1',
       port: flags.port,
+      defaultMetrics: true,
       fallback: page.handle,
     });
   } catch (err) {

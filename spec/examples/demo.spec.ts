@@ -516,9 +516,14 @@ describe('the demo as a program', () => {
           { timeoutMs: 30_000, intervalMs: 200 },
         );
 
-        // Every metric of the contract, with its type, and nothing else.
+        // Every metric of the contract, and besides it only Node's default metrics
+        // (defaultMetrics: true): process_* and nodejs_*.
         const names = new Set(samples.map((s) => s.name.replace(/_(bucket|sum|count)$/, '')));
-        expect([...names].sort()).toEqual(CONTRACT.map((c) => c.name).sort());
+        const contract = [...names].filter((name) => !/^(process|nodejs)_/.test(name));
+        expect(contract.sort()).toEqual(CONTRACT.map((c) => c.name).sort());
+        expect([...names]).toEqual(
+          expect.arrayContaining(['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_version_info']),
+        );
 
         // Gauges: non-negative integers; the events agree with the worker table.
         const active = valueOf(samples, 'blockyard_workers_active');
