@@ -13,6 +13,14 @@ export const PROMETHEUS_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,' +
   'text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
+/** The four ways a scrape can ask: each format, gzipped or not (`[what, openMetrics, gzip]`). */
+export const SCRAPE_KINDS: readonly (readonly [string, boolean, boolean])[] = [
+  ['Prometheus text', false, false],
+  ['Prometheus text, gzipped', false, true],
+  ['OpenMetrics', true, false],
+  ['OpenMetrics, gzipped', true, true],
+];
+
 /** A served handler: the metrics URL, and how many requests reached it. */
 export interface ServedHandler {
   readonly url: string;

@@ -5,47 +5,18 @@
  * in the self-metrics, and still answers 500 when nothing is left to serve.
  */
 import { gunzipSync } from 'node:zlib';
-import { Gauge, Histogram, Registry, type RegistryContentType } from 'prom-client';
+import { Registry, type RegistryContentType } from 'prom-client';
 import { metricsHandler, newMetrics, type MetricsHandlerOptions } from '../../lib';
+import { rejectingHistogram, throwingGauge } from '../helpers/failing-collectors';
 import { fillMetrics } from '../helpers/fill-metrics';
 import { httpRequest } from '../helpers/http-client';
 import { openMetricsRegistry } from '../helpers/openmetrics-exemplars';
 import { parseExposition, valueOf } from '../helpers/scrape';
-import { OPENMETRICS_ACCEPT, closeServedHandlers, serveHandler } from '../helpers/served-handler';
+import { OPENMETRICS_ACCEPT, SCRAPE_KINDS, closeServedHandlers, serveHandler } from '../helpers/served-handler';
 
 afterEach(async () => {
   await closeServedHandlers();
 });
-
-/** A gauge whose collect() throws (synchronously) while `broken()` says so. */
-function throwingGauge(
-  registry: Registry<RegistryContentType>,
-  name: string,
-  broken: () => boolean = () => true,
-): void {
-  new Gauge({
-    name,
-    help: 'Throws while broken.',
-    registers: [registry],
-    collect() {
-      if (broken()) throw new Error(`${name} is broken`);
-      this.set(1);
-    },
-  });
-}
-
-/** A histogram whose collect() rejects, after an await. */
-function rejectingHistogram(registry: Registry<RegistryContentType>, name: string): void {
-  new Histogram({
-    name,
-    help: 'Rejects.',
-    registers: [registry],
-    async collect() {
-      await Promise.resolve();
-      throw new Error(`${name} rejected`);
-    },
-  });
-}
 
 /** The contract holding values, with a throwing gauge first and a rejecting histogram between. */
 function brokenRegistry(
@@ -68,12 +39,7 @@ async function referenceText(make: () => Registry<RegistryContentType> = () => n
 const continuing: MetricsHandlerOptions = { errorHandling: 'continue' };
 
 describe("errorHandling: 'continue'", () => {
-  it.each([
-    ['Prometheus text', false, false],
-    ['Prometheus text, gzipped', false, true],
-    ['OpenMetrics', true, false],
-    ['OpenMetrics, gzipped', true, true],
-  ])(
+  it.each(SCRAPE_KINDS)(
     '%s: leaves out the collectors that throw or reject and serves the rest, byte for byte',
     async (_what, om, gzip) => {
       const { url } = await serveHandler(brokenRegistry(), continuing);

@@ -11,7 +11,7 @@ import { fillMetrics } from '../helpers/fill-metrics';
 import { heldGauge } from '../helpers/held-gauge';
 import { httpRequest } from '../helpers/http-client';
 import { openMetricsRegistry } from '../helpers/openmetrics-exemplars';
-import { OPENMETRICS_ACCEPT, closeServedHandlers, serveHandler } from '../helpers/served-handler';
+import { OPENMETRICS_ACCEPT, SCRAPE_KINDS, closeServedHandlers, serveHandler } from '../helpers/served-handler';
 import { spinUntil } from '../helpers/wait-until';
 
 afterEach(async () => {
@@ -64,30 +64,28 @@ function expectedBody(whole: string, familyNames: readonly string[], openMetrics
 const ASKED = ['blockyard_cold_start_seconds', 'blockyard_proxy_requests_total', 'blockyard_workers'];
 
 describe('metricsHandler: name[]', () => {
-  it.each([
-    ['Prometheus text', false, false],
-    ['Prometheus text, gzipped', false, true],
-    ['OpenMetrics', true, false],
-    ['OpenMetrics, gzipped', true, true],
-  ])('%s: answers only the families asked for, with the bytes of an unfiltered scrape', async (_what, om, gzip) => {
-    const { url } = await serveHandler(filledRegistry());
-    const headers: Record<string, string> = om ? { Accept: OPENMETRICS_ACCEPT } : {};
-    const whole = (await httpRequest(url, { headers })).text;
-    if (gzip) headers['Accept-Encoding'] = 'gzip';
-    // Asked in another order than the exposition's: the answer keeps the exposition's.
-    const answer = await httpRequest(`${url}?${ASKED.map((n) => `name[]=${n}`).join('&')}`, { headers });
-    expect(answer.status).toBe(200);
-    expect(answer.headers['content-type']).toBe(om ? CONTENT_TYPES.openmetrics : CONTENT_TYPES.prometheus);
-    expect(answer.headers['content-encoding']).toBe(gzip ? 'gzip' : undefined);
-    expect(answer.headers['content-length']).toBe(String(answer.body.length));
-    const text = gzip ? gunzipSync(answer.body).toString('utf8') : answer.text;
-    // In OpenMetrics the counter's family drops its _total; name[] still takes the registered name.
-    const families = om
-      ? ['blockyard_workers', 'blockyard_proxy_requests', 'blockyard_cold_start_seconds']
-      : ['blockyard_workers', 'blockyard_proxy_requests_total', 'blockyard_cold_start_seconds'];
-    expect(text).toBe(expectedBody(whole, families, om));
-    expect(text).toContain('blockyard_proxy_requests_total{app="sales",status="2xx",region="eu"} 10\n');
-  });
+  it.each(SCRAPE_KINDS)(
+    '%s: answers only the families asked for, with the bytes of an unfiltered scrape',
+    async (_what, om, gzip) => {
+      const { url } = await serveHandler(filledRegistry());
+      const headers: Record<string, string> = om ? { Accept: OPENMETRICS_ACCEPT } : {};
+      const whole = (await httpRequest(url, { headers })).text;
+      if (gzip) headers['Accept-Encoding'] = 'gzip';
+      // Asked in another order than the exposition's: the answer keeps the exposition's.
+      const answer = await httpRequest(`${url}?${ASKED.map((n) => `name[]=${n}`).join('&')}`, { headers });
+      expect(answer.status).toBe(200);
+      expect(answer.headers['content-type']).toBe(om ? CONTENT_TYPES.openmetrics : CONTENT_TYPES.prometheus);
+      expect(answer.headers['content-encoding']).toBe(gzip ? 'gzip' : undefined);
+      expect(answer.headers['content-length']).toBe(String(answer.body.length));
+      const text = gzip ? gunzipSync(answer.body).toString('utf8') : answer.text;
+      // In OpenMetrics the counter's family drops its _total; name[] still takes the registered name.
+      const families = om
+        ? ['blockyard_workers', 'blockyard_proxy_requests', 'blockyard_cold_start_seconds']
+        : ['blockyard_workers', 'blockyard_proxy_requests_total', 'blockyard_cold_start_seconds'];
+      expect(text).toBe(expectedBody(whole, families, om));
+      expect(text).toContain('blockyard_proxy_requests_total{app="sales",status="2xx",region="eu"} 10\n');
+    },
+  );
 
   it('filters an OpenMetrics registry by the registered names, even after its own rendering renamed its counters', async () => {
     const registry = filledRegistry(true);

@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { metricsHandler, newMetrics } from '../../lib';
 import { lint, type LintProblem } from '../../lib/testing';
+import { throwingGauge } from '../helpers/failing-collectors';
 import { openMetricsRegistry } from '../helpers/openmetrics-exemplars';
 
 /** A registry holding one collector made by `make`. */
@@ -156,17 +157,10 @@ describe('lint', () => {
 
   it('reports a collector that throws, and still checks the others', async () => {
     const registry = new Registry();
-    new Gauge({
-      name: 'test_broken',
-      help: 'x',
-      registers: [registry],
-      collect() {
-        throw new Error('disk on fire');
-      },
-    });
+    throwingGauge(registry, 'test_broken');
     new Gauge({ name: 'test_latency_ms', help: 'x', registers: [registry] });
     expect(await lint(registry)).toEqual([
-      { metric: 'test_broken', text: 'collecting it failed: disk on fire' },
+      { metric: 'test_broken', text: 'collecting it failed: test_broken is broken' },
       { metric: 'test_latency_ms', text: 'abbreviated unit "ms": spell the unit out' },
     ]);
   });

@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { newMetrics } from '../../lib';
 import { toFloat64 } from '../../lib/testing';
 import { fillMetrics } from '../helpers/fill-metrics';
+import { throwingGauge } from '../helpers/failing-collectors';
 import { openMetricsRegistry } from '../helpers/openmetrics-exemplars';
 
 describe('toFloat64', () => {
@@ -97,17 +98,10 @@ describe('toFloat64', () => {
 
   it('rejects when the registry cannot be rendered, keeping the cause', async () => {
     const registry = new Registry();
-    new Gauge({
-      name: 'test_broken',
-      help: 'x',
-      registers: [registry],
-      collect() {
-        throw new Error('disk on fire');
-      },
-    });
+    throwingGauge(registry, 'test_broken');
     await expect(toFloat64(registry, 'test_broken')).rejects.toMatchObject({
-      message: 'toFloat64: rendering the registry failed: disk on fire',
-      cause: new Error('disk on fire'),
+      message: 'toFloat64: rendering the registry failed: test_broken is broken',
+      cause: new Error('test_broken is broken'),
     });
   });
 
