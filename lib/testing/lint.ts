@@ -57,7 +57,11 @@ export async function lint(registry: Registry<RegistryContentType>): Promise<Lin
     // collector declares before any series has them.
     const declared: unknown = (collector as { readonly labelNames?: unknown }).labelNames;
     const labelNames = new Set([
-      ...(json[i]?.values ?? []).flatMap((value) => Object.keys(value.labels)),
+      // prom-client's histograms keep their labels apart from `le`, as `sharedLabels`.
+      ...(json[i]?.values ?? []).flatMap((value) => [
+        ...Object.keys(value.labels),
+        ...Object.keys((value as { readonly sharedLabels?: object }).sharedLabels ?? {}),
+      ]),
       ...(Array.isArray(declared) ? declared.filter((label): label is string => typeof label === 'string') : []),
     ]);
     // What the collector gave wins over what it declares; a custom collector may give neither.

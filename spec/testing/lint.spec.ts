@@ -140,6 +140,25 @@ describe('lint', () => {
     expect(await lint(registry)).toEqual([]);
   });
 
+  it("checks the labels a histogram's series carry beside le, when the collector declares none", async () => {
+    // A custom collector passing on a prom-client histogram's values (which hold their labels
+    // apart from le), with no labelNames of its own: only the series tell the labels.
+    const latency = new Histogram({ name: 'test_wait_seconds', help: 'x', labelNames: ['routeName'] });
+    latency.labels('/a').observe(1);
+    const registry = new Registry();
+    registry.registerMetric({
+      name: 'test_wait_seconds',
+      help: 'x',
+      type: 'histogram',
+      get: () => latency.get(),
+      // prom-client's own method, missing from its typings.
+      getForPromString: () => (latency as unknown as { getForPromString(): unknown }).getForPromString(),
+    } as never);
+    expect(await lint(registry)).toEqual([
+      { metric: 'test_wait_seconds', text: 'label "routeName" is in camelCase: write it in snake_case' },
+    ]);
+  });
+
   it('checks default labels, and lists each problem once, sorted by metric then text', async () => {
     const registry = new Registry();
     registry.setDefaultLabels({ hostName: 'a' });
