@@ -150,7 +150,7 @@ describe('TestNegotiateEncodingWriter', () => {
     ['gzip, then zstd (not offered)', 'gzip,zstd', 'gzip'],
     ['zstd (not offered), then gzip', 'zstd,gzip', 'gzip'],
     ['gzip refused with q=0', 'gzip;q=0', undefined],
-  ])('answers %s with Content-Encoding %j', async (_what, acceptEncoding, encoding) => {
+  ])('answers %s (Accept-Encoding %j) with Content-Encoding %j', async (_what, acceptEncoding, encoding) => {
     const registry = new Registry();
     new Gauge({ name: 'test_gauge', help: 'A test gauge.', registers: [registry] }).set(42);
     const { url } = await serveHandler(registry);
