@@ -34,7 +34,8 @@ export interface MetricsHandlerOptions {
    * Register `blockyard_telemetry_scrapes_total{code}` and
    * `blockyard_telemetry_scrapes_in_flight` on the served registry, like promhttp's
    * `promhttp_metric_handler_requests_total` and `…_in_flight` (default false, so a fresh
-   * registry holds exactly the contract's metrics).
+   * registry holds exactly the contract's metrics). With `errorHandling: 'continue'`, also
+   * `blockyard_telemetry_collector_errors_total`, like promhttp's `…_errors_total`.
    */
   readonly selfMetrics?: boolean;
   /**
