@@ -6,8 +6,9 @@
  * each family has a folder and is imported through its index: the tracker (snapshots in,
  * gauges and derived streams out), the events (`record()` into counters and histograms), the
  * HTTP endpoint (any registry, served), and tracing (OpenTelemetry, loaded on first use).
+ * The testing kit is not here: it is the subpath `blockyard-telemetry/testing` (lib/testing/).
  *
- * @packageDocumentation
+ * @module blockyard-telemetry
  */
 export { TelemetryError, type TelemetryErrorOrigin } from './errors';
 export { activeTraceRef, type TraceRef } from './exemplars';
@@ -70,6 +71,7 @@ export {
   type WorkerValidationOptions,
 } from './tracker';
 export {
+  COLLECTOR_ERRORS_METRIC_NAME,
   CONTENT_TYPES,
   ClusterAggregator,
   DEFAULT_METRICS_PORT,

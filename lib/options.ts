@@ -104,6 +104,14 @@ export class OptionChecks {
     return value;
   }
 
+  /** `value` is absent or one of the strings `allowed`. */
+  oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T | undefined {
+    if (value !== undefined && !(allowed as readonly unknown[]).includes(value)) {
+      this.reject(name, `one of ${allowed.map((a) => `"${a}"`).join(', ')}`, value);
+    }
+    return value as T | undefined;
+  }
+
   /** `value` is absent or a non-empty string (not only white space). */
   nonEmptyString(name: string, value: unknown): string | undefined {
     if (value !== undefined && (typeof value !== 'string' || value.trim() === '')) {

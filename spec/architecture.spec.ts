@@ -80,6 +80,7 @@ describe('the architecture of lib/', () => {
     ['http', ['tracker', 'events', 'tracing'], 'the endpoint serves any registry'],
     ['tracing', ['tracker', 'events', 'http'], 'tracing knows no workers and no Prometheus'],
     ['events', ['tracker', 'http', 'tracing'], 'the events know no tracker'],
+    ['testing', ['tracker', 'events', 'tracing'], 'the testing kit reads any registry, as the endpoint serves it'],
   ])('keeps %s away from %j: %s', (family, forbidden) => {
     const breaches = files
       .filter((file) => familyOf(file) === family)
@@ -87,6 +88,32 @@ describe('the architecture of lib/', () => {
         (graph.get(file) ?? []).filter((t) => forbidden.includes(familyOf(t))).map((t) => `${file} -> ${t}`),
       );
     expect(breaches).toEqual([]);
+  });
+
+  it('lets nothing import the testing kit: it is the subpath blockyard-telemetry/testing, not part of the package root', () => {
+    const breaches = files
+      .filter((file) => familyOf(file) !== 'testing')
+      .flatMap((file) =>
+        (graph.get(file) ?? []).filter((t) => familyOf(t) === 'testing').map((t) => `${file} -> ${t}`),
+      );
+    expect(breaches).toEqual([]);
+  });
+
+  it('keeps test frameworks out of the testing kit: it imports only prom-client and Node', () => {
+    const packages = files
+      .filter((file) => familyOf(file) === 'testing')
+      .flatMap((file) =>
+        [
+          ...readFileSync(join(LIB, file), 'utf8').matchAll(
+            /(?:\bfrom\s+|\bimport\s*\(\s*|^import\s+)['"]([^'".][^'"]*)['"]/gm,
+          ),
+        ]
+          .map((match) => match[1] as string)
+          .filter((name) => name !== 'prom-client' && !name.startsWith('node:'))
+          .map((name) => `${file} -> ${name}`),
+      );
+    expect(files.filter((file) => familyOf(file) === 'testing')).toContain('testing/index.ts');
+    expect(packages).toEqual([]);
   });
 
   it('keeps the endpoint and tracing off the contract (metrics, labels, exemplars, scrape hooks)', () => {

@@ -1,9 +1,10 @@
 /**
  * The API reference stays complete: TypeDoc (`npm run docs`, configured by typedoc.json)
- * converts lib/index.ts without an error, finds every export documented and every `{@link}`
- * resolvable, and the README's "API reference" names every export of lib/index.ts and nothing
- * else. TypeDoc runs once, in a child process (it is an ES module, which jest's CommonJS
- * sandbox cannot load), writing only its JSON model to a temporary folder.
+ * converts both entry points (lib/index.ts, the package root, and lib/testing/index.ts, the
+ * subpath `blockyard-telemetry/testing`) without an error, finds every export documented and
+ * every `{@link}` resolvable, and the README's "API reference" names every export of each, in
+ * its own part, and nothing else. TypeDoc runs once, in a child process (it is an ES module,
+ * which jest's CommonJS sandbox cannot load), writing only its JSON model to a temporary folder.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,14 +14,20 @@ import { tempDir, type TempDir } from './helpers/temp-dir';
 const ROOT = join(__dirname, '..');
 const TYPEDOC = join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc');
 
-/** The part of TypeDoc's JSON model this test reads: the exports of the entry point. */
+/** The part of TypeDoc's JSON model this test reads: one module per entry point, and their exports. */
 interface TypeDocProject {
-  readonly children?: readonly { readonly name: string }[];
+  readonly children?: readonly { readonly name: string; readonly children?: readonly { readonly name: string }[] }[];
 }
+
+/** The module names the entry points declare (`@module`), as packages import them. */
+const ROOT_MODULE = 'blockyard-telemetry';
+const TESTING_MODULE = 'blockyard-telemetry/testing';
 
 let out: TempDir | undefined;
 let run: CommandResult;
+let modules: string[];
 let exported: string[];
+let exportedForTesting: string[];
 
 beforeAll(async () => {
   out = await tempDir('blockyard-typedoc-');
@@ -32,7 +39,11 @@ beforeAll(async () => {
     timeoutMs: 60_000,
   });
   const project = run.code === 0 ? (JSON.parse(await readFile(json, 'utf8')) as TypeDocProject) : {};
-  exported = (project.children ?? []).map((c) => c.name).sort();
+  modules = (project.children ?? []).map((m) => m.name).sort();
+  const exportsOf = (module: string): string[] =>
+    (project.children?.find((m) => m.name === module)?.children ?? []).map((c) => c.name).sort();
+  exported = exportsOf(ROOT_MODULE);
+  exportedForTesting = exportsOf(TESTING_MODULE);
 }, 90_000);
 
 afterAll(async () => {
@@ -53,10 +64,12 @@ function messages(level: 'warning' | 'error'): string[] {
 }
 
 describe('TypeDoc (npm run docs)', () => {
-  it('converts lib/index.ts without an error', () => {
+  it('converts lib/index.ts and lib/testing/index.ts without an error, one module each', () => {
     expect(messages('error')).toEqual([]);
     expect(run.code).toBe(0);
+    expect(modules).toEqual([ROOT_MODULE, TESTING_MODULE]);
     expect(exported.length).toBeGreaterThan(50);
+    expect(exportedForTesting).toEqual(expect.arrayContaining(['collectAndCompare', 'lint', 'toFloat64']));
   });
 
   it('finds every export documented and every link resolvable', () => {
@@ -65,23 +78,39 @@ describe('TypeDoc (npm run docs)', () => {
 });
 
 describe("the README's API reference", () => {
-  /** The export each row of the section's tables names: the identifier its first cell starts with. */
-  async function listed(): Promise<string[]> {
+  /** The heading of the part of the section that lists the subpath's exports. */
+  const TESTING_HEADING = '\n### The testing kit: `blockyard-telemetry/testing`\n';
+
+  /**
+   * The export each row of the section's tables names (the identifier its first cell starts
+   * with): those before the testing kit's heading, and those after it.
+   */
+  async function listed(): Promise<{ root: string[]; testing: string[] }> {
     const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
     const start = readme.indexOf('\n## API reference\n');
     expect(start).toBeGreaterThanOrEqual(0);
     const end = readme.indexOf('\n## ', start + 1);
     const section = readme.slice(start, end < 0 ? undefined : end);
-    return [...section.matchAll(/^\| `([A-Za-z_$][\w$]*)/gm)].map((m) => m[1] as string);
+    const split = section.indexOf(TESTING_HEADING);
+    expect(split).toBeGreaterThanOrEqual(0);
+    const names = (part: string): string[] =>
+      [...part.matchAll(/^\| `([A-Za-z_$][\w$]*)/gm)].map((m) => m[1] as string);
+    return { root: names(section.slice(0, split)), testing: names(section.slice(split)) };
   }
 
-  it('names every export of lib/index.ts, once', async () => {
-    const names = await listed();
-    expect(exported.filter((name) => !names.includes(name))).toEqual([]);
+  it.each([
+    ['lib/index.ts', 'root', () => exported],
+    ['lib/testing/index.ts', 'testing', () => exportedForTesting],
+  ] as const)('names every export of %s, once, in its part', async (_file, part, exports) => {
+    const names = (await listed())[part];
+    expect(exports().filter((name) => !names.includes(name))).toEqual([]);
     expect(names.filter((name, i) => names.indexOf(name) !== i)).toEqual([]);
   });
 
-  it('names nothing that lib/index.ts does not export', async () => {
-    expect((await listed()).filter((name) => !exported.includes(name))).toEqual([]);
+  it.each([
+    ['lib/index.ts', 'root', () => exported],
+    ['lib/testing/index.ts', 'testing', () => exportedForTesting],
+  ] as const)('names nothing in the part of %s that it does not export', async (_file, part, exports) => {
+    expect((await listed())[part].filter((name) => !exports().includes(name))).toEqual([]);
   });
 });

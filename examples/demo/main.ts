@@ -8,8 +8,10 @@
  *    simulation step, with every event `record()`ed as it happens, and its three opt-in
  *    options on: workers by app (`byApp`), transitions counted (`countTransitions`) and its
  *    own health (`selfMetrics`), all on the same registry;
- * 3. `serveMetrics()` on 127.0.0.1: `/metrics` for Prometheus, and through its `fallback` the
- *    live page (`/`) and its event stream (`/events`), driven by `counts$`, `countsByApp$` and
+ * 3. `serveMetrics()` on 127.0.0.1: `/metrics` for Prometheus (with Node's `process_*` and
+ *    `nodejs_*` metrics, as the Go server serves `go_*` and `process_*`), and through its
+ *    `fallback` the live page (`/`) and its event stream (`/events`), driven by `counts$`,
+ *    `countsByApp$` and
  *    `transitions$`;
  * 4. one line per tick from `counts$`, and every report of `errors$` (none in a normal run);
  * 5. on SIGINT / SIGTERM (or after `--duration`): stop the simulation, `tracker.stop()`, end
@@ -105,6 +107,7 @@ export async function startDemo(flags: DemoFlags, output: DemoOutput): Promise<R
       registry: metrics.registry,
       host: '127.0.0.1',
       port: flags.port,
+      defaultMetrics: true,
       fallback: page.handle,
     });
   } catch (err) {

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import type { OptionChecks } from '../options';
+import type { ErrorHandling } from './render-registry';
 
 /** Options of {@link metricsHandler} (and of `serveMetrics`, which passes them through). */
 export interface MetricsHandlerOptions {
@@ -23,7 +24,8 @@ export interface MetricsHandlerOptions {
   /**
    * After this many milliseconds (default 10000, Prometheus's own
    * default scrape timeout) a scrape answers 503 and its late result is dropped. `Infinity`
-   * for none.
+   * for none. A scrape that announces a shorter timeout in `X-Prometheus-Scrape-Timeout-Seconds`
+   * (Prometheus does) gives up at that, less a margin of 10 % (at most 500 ms).
    */
   readonly timeoutMs?: number;
   /** Gzip the exposition when the scraper accepts it (default true). */
@@ -32,12 +34,31 @@ export interface MetricsHandlerOptions {
    * Register `blockyard_telemetry_scrapes_total{code}` and
    * `blockyard_telemetry_scrapes_in_flight` on the served registry, like promhttp's
    * `promhttp_metric_handler_requests_total` and `…_in_flight` (default false, so a fresh
-   * registry holds exactly the contract's metrics).
+   * registry holds exactly the contract's metrics). With `errorHandling: 'continue'`, also
+   * `blockyard_telemetry_collector_errors_total`, like promhttp's `…_errors_total`.
    */
   readonly selfMetrics?: boolean;
   /**
+   * What a collector whose `collect()` (or `get()`) throws or rejects does to a scrape.
+   * `'fail'` (default): the scrape answers 500 and nothing partial, like promhttp's
+   * `HTTPErrorOnError`. `'continue'`: that collector is left out and every other family is
+   * served with 200, like promhttp's `ContinueOnError`; each failure goes to `onError` and, with
+   * `selfMetrics`, counts in `blockyard_telemetry_collector_errors_total`. A scrape left with no
+   * family because of failures still answers 500: never an empty 200 because of an error.
+   */
+  readonly errorHandling?: 'fail' | 'continue';
+  /**
+   * Register prom-client's default metrics (`collectDefaultMetrics`: `process_*` CPU, memory,
+   * file descriptors and start time, `nodejs_*` event loop lag, heap, GC and version) on the
+   * served registry, once per registry however many handlers serve it, as the Go server
+   * serves `go_*` and `process_*` (default false). Skipped when the registry already holds
+   * them; a registry that holds one of their names otherwise is refused with a `TypeError`.
+   */
+  readonly defaultMetrics?: boolean;
+  /**
    * Told about every failed scrape (a collector threw, the scrape timed out, the handler hit
-   * an unexpected error), for logging. What it throws is ignored.
+   * an unexpected error), and with `errorHandling: 'continue'` about every collector left out,
+   * for logging. What it throws is ignored.
    */
   readonly onError?: (error: Error) => void;
 }
@@ -47,6 +68,9 @@ const DEFAULT_MAX_IN_FLIGHT = 32;
 /** Default of {@link MetricsHandlerOptions.timeoutMs}: Prometheus's default scrape timeout. */
 const DEFAULT_SCRAPE_TIMEOUT_MS = 10_000;
 
+/** The values of {@link MetricsHandlerOptions.errorHandling}. */
+const ERROR_HANDLINGS: readonly ErrorHandling[] = ['fail', 'continue'];
+
 /** The option names {@link checkHandlerOptions} knows (serveMetrics passes these through). @internal */
 export const HANDLER_OPTION_NAMES: readonly string[] = Object.freeze([
   'token',
@@ -54,6 +78,8 @@ export const HANDLER_OPTION_NAMES: readonly string[] = Object.freeze([
   'timeoutMs',
   'compress',
   'selfMetrics',
+  'errorHandling',
+  'defaultMetrics',
   'onError',
 ]);
 
@@ -64,6 +90,8 @@ export interface CheckedHandlerOptions {
   readonly timeoutMs: number;
   readonly compress: boolean;
   readonly selfMetrics: boolean;
+  readonly errorHandling: ErrorHandling;
+  readonly defaultMetrics: boolean;
   readonly onError: ((error: Error) => void) | undefined;
 }
 
@@ -94,6 +122,8 @@ export function checkHandlerOptions(
     timeoutMs: check.milliseconds('timeoutMs', options.timeoutMs, { infinity: true }) ?? DEFAULT_SCRAPE_TIMEOUT_MS,
     compress: check.boolean('compress', options.compress) ?? true,
     selfMetrics: check.boolean('selfMetrics', options.selfMetrics) ?? false,
+    errorHandling: check.oneOf('errorHandling', options.errorHandling, ERROR_HANDLINGS) ?? 'fail',
+    defaultMetrics: check.boolean('defaultMetrics', options.defaultMetrics) ?? false,
     onError: check.func('onError', options.onError),
   };
 }

@@ -7,10 +7,11 @@
  */
 export { ClusterAggregator, type ClusterAggregatorOptions } from './cluster-aggregator';
 export { CONTENT_TYPES, acceptsGzip, negotiateFormat, type ExpositionFormat } from './content-negotiation';
+export { metadataOf, splitFamilies } from './exposition-families';
 export type { MetricsHandlerOptions } from './handler-options';
 export { metricsHandler, type MetricsHandler } from './metrics-handler';
 export type { MetricsSource } from './metrics-source';
-export { renderRegistry } from './render-registry';
-export { SCRAPES_IN_FLIGHT_METRIC_NAME, SCRAPES_METRIC_NAME } from './self-metrics';
+export { readCollectors, renderForScrape, renderRegistry, viewOfReads, type CollectorRead } from './render-registry';
+export { COLLECTOR_ERRORS_METRIC_NAME, SCRAPES_IN_FLIGHT_METRIC_NAME, SCRAPES_METRIC_NAME } from './self-metrics';
 export { DEFAULT_METRICS_PORT, serveMetrics, type MetricsServer, type ServeMetricsOptions } from './serve-metrics';
 export { shareWorkerMetrics, type WorkerMetricsSharing } from './share-worker-metrics';

@@ -4,17 +4,21 @@
  * A plain Node `(req, res)` handler, so it mounts anywhere: `http.createServer`, Express or
  * Connect (`app.get('/metrics', handler)`), Fastify (`reply.hijack()` then `handler(req.raw,
  * reply.raw)`). Per scrape it negotiates the format (OpenMetrics or Prometheus text 0.0.4, see
- * content-negotiation.ts), gzips when asked, and guards the host: an optional bearer token compared in
- * constant time, a bound on scrapes in flight, a timeout, and a 500 (never a crash) when a
- * collector throws. Concurrent scrapes of one format share one serialization.
+ * content-negotiation.ts), answers only the families `name[]` asks for (name-filter.ts), gzips
+ * when asked, and guards the host: an optional bearer token compared in constant time, a bound
+ * on scrapes in flight, a timeout (shortened by the scraper's own, scrape-timeout.ts), and a
+ * 500 (never a crash) when a collector throws, or that collector left out (`errorHandling`).
+ * Concurrent scrapes of one format share one serialization, filtered or not.
  *
  * @packageDocumentation
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { register as defaultRegistry, type Registry, type RegistryContentType } from 'prom-client';
 import { OptionChecks } from '../options';
-import { CONTENT_TYPES, acceptsGzip, negotiateFormat } from './content-negotiation';
+import { CONTENT_TYPES, acceptsGzip, negotiateFormat, type ExpositionFormat } from './content-negotiation';
+import { defaultMetricsOn } from './default-metrics';
 import {
   HANDLER_OPTION_NAMES,
   checkHandlerOptions,
@@ -22,9 +26,12 @@ import {
   type MetricsHandlerOptions,
 } from './handler-options';
 import { toMetricsSource, type MetricsSource } from './metrics-source';
+import { filterExposition, requestedNames } from './name-filter';
 import { plainText, shortMessage, writeResponse } from './plain-response';
+import type { CollectorFailure } from './render-registry';
+import { SCRAPE_TIMEOUT_HEADER, scrapeDeadline } from './scrape-timeout';
 import { selfMetricsOn, type SelfMetrics } from './self-metrics';
-import { SharedExposition } from './shared-exposition';
+import { SharedExposition, type InFlightExposition } from './shared-exposition';
 
 /** A Node request handler; also an Express / Connect middleware (it always answers). */
 export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -34,7 +41,9 @@ export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void
  * by default) to scrapers. `registry` may also be a {@link MetricsSource}, such as cluster
  * mode's `ClusterAggregator`.
  *
- * Answers GET and HEAD with the exposition (200), other methods with 405 and `Allow`. Throws a
+ * Answers GET and HEAD with the exposition (200), or with the families its `name[]` query
+ * parameters name (`?name[]=blockyard_workers&name[]=blockyard_proxy_requests_total`, as
+ * registered: counters with their `_total`), other methods with 405 and `Allow`. Throws a
  * `TypeError` naming the option at construction; the returned handler never throws.
  */
 export function metricsHandler(
@@ -43,7 +52,9 @@ export function metricsHandler(
 ): MetricsHandler {
   const check = new OptionChecks('metricsHandler');
   const source = toMetricsSource(registry, check);
-  const endpoint = new MetricsEndpoint(source, checkHandlerOptions(options, check, HANDLER_OPTION_NAMES));
+  const checked = checkHandlerOptions(options, check, HANDLER_OPTION_NAMES);
+  if (checked.defaultMetrics) defaultMetricsOn(source.registry, check);
+  const endpoint = new MetricsEndpoint(source, checked);
   return (req, res) => endpoint.serve(req, res);
 }
 
@@ -62,8 +73,12 @@ class MetricsEndpoint {
     source: MetricsSource,
     private readonly options: CheckedHandlerOptions,
   ) {
-    this.shared = new SharedExposition(source);
-    this.self = options.selfMetrics ? selfMetricsOn(source.registry) : undefined;
+    const continuing = options.errorHandling === 'continue';
+    this.shared = new SharedExposition(source, {
+      errorHandling: options.errorHandling,
+      onFailures: (failures) => this.leftOut(failures),
+    });
+    this.self = options.selfMetrics ? selfMetricsOn(source.registry, { collectorErrors: continuing }) : undefined;
     this.tokenDigest = options.token === undefined ? undefined : sha256(options.token);
   }
 
@@ -105,6 +120,8 @@ class MetricsEndpoint {
     // here (the handler may be called with anything) must not hold a slot for good.
     const format = negotiateFormat(req.headers.accept);
     const gzip = this.options.compress && acceptsGzip(req.headers['accept-encoding']);
+    const names = requestedNames(req.url);
+    const deadline = scrapeDeadline(req.headers[SCRAPE_TIMEOUT_HEADER], this.options.timeoutMs);
     this.inFlight += 1;
     this.selfInFlight(1);
     let timer: NodeJS.Timeout | undefined;
@@ -130,16 +147,20 @@ class MetricsEndpoint {
     try {
       const entry = this.shared.join(format);
       res.once('close', onClose);
-      if (Number.isFinite(this.options.timeoutMs)) {
+      if (Number.isFinite(deadline.ms)) {
         timer = setTimeout(() => {
           if (!finish()) return;
           this.shared.abandon(format, entry);
-          const message = `scrape timed out after ${this.options.timeoutMs} ms`;
+          const announced =
+            deadline.announced === undefined ? '' : ` (X-Prometheus-Scrape-Timeout-Seconds: ${deadline.announced})`;
+          const message = `scrape timed out after ${deadline.ms} ms${announced}`;
           this.report(new Error(`metricsHandler: ${message}`));
           this.reply(res, 503, `Service Unavailable: ${message}\n`, head);
-        }, this.options.timeoutMs);
+        }, deadline.ms);
       }
-      const body = gzip ? this.shared.gzipped(entry) : entry.text;
+      let body: Promise<Buffer>;
+      if (names !== undefined) body = filteredBody(entry, format, names, gzip);
+      else body = gzip ? this.shared.gzipped(entry) : entry.text;
       body.then(
         (buffer) => {
           if (!finish()) return;
@@ -162,6 +183,22 @@ class MetricsEndpoint {
       // response object that throws in once() would hold it for good.
       finish();
       throw err;
+    }
+  }
+
+  /** Reports each collector a rendering left out, and counts them (`errorHandling: 'continue'`). */
+  private leftOut(failures: readonly CollectorFailure[]): void {
+    for (const { name, error } of failures) {
+      this.report(
+        new Error(`metricsHandler: collecting ${name} failed, left out of the scrape: ${shortMessage(error)}`, {
+          cause: error,
+        }),
+      );
+    }
+    try {
+      this.self?.collectorErrors?.inc(failures.length);
+    } catch {
+      // As below: bookkeeping never fails a scrape.
     }
   }
 
@@ -214,4 +251,26 @@ class MetricsEndpoint {
       // The caller's logger threw; the scrape's answer stands.
     }
   }
+}
+
+/**
+ * The body of a scrape that asked for some families by `name[]`: cut out of the shared
+ * rendering, gzipped for this scrape alone. Rejects (a 500) when it would hold no family
+ * because a collector it asked for failed: never an empty 200 because of an error.
+ */
+async function filteredBody(
+  entry: InFlightExposition,
+  format: ExpositionFormat,
+  names: ReadonlySet<string>,
+  gzip: boolean,
+): Promise<Buffer> {
+  const rendering = await entry.rendering;
+  const filtered = filterExposition(rendering, format, names);
+  const failed = rendering.failures.filter((f) => names.has(f.name));
+  if (filtered.families === 0 && failed.length > 0) {
+    const each = failed.map((f) => `${f.name}: ${shortMessage(f.error)}`).join('; ');
+    throw new Error(`every collector asked for failed (${failed.length}): ${each}`, { cause: failed[0]?.error });
+  }
+  const text = Buffer.from(filtered.text, 'utf8');
+  return gzip ? gzipSync(text) : text;
 }

@@ -11,13 +11,19 @@
  * metrics are wrappers carrying the name each collector was registered under. Nothing shared is
  * mutated, so scrapes of both formats can run at once in any order.
  *
+ * The same view serves a scrape that continues past failing collectors (`errorHandling:
+ * 'continue'`): each collector is read on its own first, and the view holds those that gave
+ * values, so prom-client's formatter writes every family it serves with the bytes it would
+ * have had without the failures.
+ *
  * @packageDocumentation
  */
 import { Registry, type MetricObjectWithValues, type MetricValue, type RegistryContentType } from 'prom-client';
+import { messageOf } from '../describe-value';
 import { CONTENT_TYPES, type ExpositionFormat } from './content-negotiation';
 
-/** What prom-client reads from a collector: what `registry.getMetricsAsArray()` holds. */
-interface Collector {
+/** What prom-client reads from a collector: what `registry.getMetricsAsArray()` holds. @internal */
+export interface Collector {
   name: string;
   readonly type?: string;
   readonly help?: string;
@@ -42,9 +48,34 @@ function registeredName(registry: Registry<RegistryContentType>, collector: Coll
 /**
  * The family name of a collector in `format`: OpenMetrics names a counter without `_total`.
  * `type` is prom-client's run-time type string (its typings declare a numeric enum instead).
+ * @internal
  */
-function familyName(name: string, type: unknown, format: ExpositionFormat): string {
+export function familyName(name: string, type: unknown, format: ExpositionFormat): string {
   return format === 'openmetrics' && type === 'counter' ? name.replace(/_total$/, '') : name;
+}
+
+/** What a collector gave for one scrape, with the name it was registered under. */
+type CollectorData = MetricObjectWithValues<MetricValue<string>>;
+
+/** Reads a collector the way prom-client's `metrics()` does: `getForPromString()` if it has one. */
+async function read(collector: Collector): Promise<CollectorData> {
+  return typeof collector.getForPromString === 'function' ? collector.getForPromString() : collector.get();
+}
+
+/**
+ * A throwaway registry whose prototype is `registry` (so prom-client's `metrics()` runs
+ * unchanged, with the registry's default labels) but whose content type is `format`'s and whose
+ * collectors are `collectors`.
+ */
+function viewOf(
+  registry: Registry<RegistryContentType>,
+  format: ExpositionFormat,
+  collectors: readonly Omit<Collector, 'getForPromString'>[],
+): Registry {
+  return Object.create(registry, {
+    contentType: { value: CONTENT_TYPES[format] },
+    getMetricsAsArray: { value: () => collectors },
+  }) as Registry;
 }
 
 /**
@@ -76,18 +107,115 @@ export function renderRegistry(registry: Registry<RegistryContentType>, format: 
       name,
       type: collector.type,
       help: collector.help,
-      async get(): Promise<MetricObjectWithValues<MetricValue<string>>> {
-        const data =
-          typeof collector.getForPromString === 'function' ? await collector.getForPromString() : await collector.get();
+      async get(): Promise<CollectorData> {
+        const data = await read(collector);
         return { ...data, name: familyName(name, data.type, format) };
       },
     };
   });
-  const view = Object.create(registry, {
-    contentType: { value: CONTENT_TYPES[format] },
-    getMetricsAsArray: { value: () => views },
-  }) as Registry;
-  return view.metrics();
+  return viewOf(registry, format, views).metrics();
+}
+
+/** How a scrape treats a collector that throws: the whole scrape fails, or it is left out. */
+export type ErrorHandling = 'fail' | 'continue';
+
+/**
+ * One collector read on its own: the name it was registered under, and what it gave (its
+ * values, `type` and `help` as its `get()` returned them) or what it threw.
+ * @internal
+ */
+export type CollectorRead =
+  | { readonly name: string; readonly collector: Readonly<Collector>; readonly data: CollectorData }
+  | { readonly name: string; readonly collector: Readonly<Collector>; readonly error: unknown };
+
+/**
+ * Reads every collector of `registry` at once, as prom-client's `metrics()` does, but each on
+ * its own: one that throws or rejects gives its error and the others their values. The list of
+ * collectors and their names is taken synchronously, when this is called.
+ * @internal
+ */
+export function readCollectors(registry: Registry<RegistryContentType>): Promise<CollectorRead[]> {
+  const collectors = registry.getMetricsAsArray() as unknown as Collector[];
+  return Promise.all(
+    collectors.map(async (collector): Promise<CollectorRead> => {
+      const name = registeredName(registry, collector);
+      try {
+        return { name, collector, data: await read(collector) };
+      } catch (error) {
+        return { name, collector, error };
+      }
+    }),
+  );
+}
+
+/**
+ * A view of `registry` (see {@link renderRegistry}) holding the collectors of `reads` with the
+ * values they gave, each under its family name in `format`: its `metrics()` renders them with
+ * prom-client's own formatter, its `getMetricsAsJSON()` gives them with the default labels.
+ * @internal
+ */
+export function viewOfReads(
+  registry: Registry<RegistryContentType>,
+  format: ExpositionFormat,
+  reads: readonly Extract<CollectorRead, { data: unknown }>[],
+): Registry {
+  const views = reads.map(({ name, collector, data }) => {
+    const named = { ...data, name: familyName(name, data.type, format) };
+    return { name: named.name, type: collector.type, help: collector.help, get: () => named };
+  });
+  return viewOf(registry, format, views);
+}
+
+/** A collector left out of a scrape because reading it failed. @internal */
+export interface CollectorFailure {
+  /** The name it was registered under. */
+  readonly name: string;
+  /** What its `collect()` or `get()` threw or rejected with. */
+  readonly error: unknown;
+}
+
+/** One rendering for scrapes: the text, the family each registered name has in it, and what was left out. @internal */
+export interface ScrapeRendering {
+  readonly text: string;
+  /** Registered name → the family name it has in this text (OpenMetrics drops a counter's `_total`). */
+  readonly families: ReadonlyMap<string, string>;
+  /** The collectors left out (`continue` only; with `fail` a failure rejects instead). */
+  readonly failures: readonly CollectorFailure[];
+}
+
+/**
+ * Renders `registry` in `format` for scrapes. With `fail`, exactly {@link renderRegistry}: the
+ * first collector that throws rejects the whole rendering. With `continue`, each collector is
+ * read on its own ({@link readCollectors}), those that throw or reject are left out, and the
+ * rest is rendered by prom-client's own formatter from the values read, so each family's bytes
+ * are those of a rendering without failures. Rejects when collectors failed and none was left:
+ * a scrape never answers an empty 200 because of errors.
+ * @internal
+ */
+export async function renderForScrape(
+  registry: Registry<RegistryContentType>,
+  format: ExpositionFormat,
+  errorHandling: ErrorHandling,
+): Promise<ScrapeRendering> {
+  // The family names, and the reads (renderRegistry's or readCollectors'), are taken in this
+  // same synchronous step: they see the same collectors.
+  const collectors = registry.getMetricsAsArray() as unknown as Collector[];
+  const families = new Map(
+    collectors.map((collector) => {
+      const name = registeredName(registry, collector);
+      return [name, familyName(name, collector.type, format)];
+    }),
+  );
+  if (errorHandling === 'fail') return { text: await renderRegistry(registry, format), families, failures: [] };
+
+  const reads = await readCollectors(registry);
+  const failures = reads.flatMap((r) => ('error' in r ? [{ name: r.name, error: r.error }] : []));
+  const served = reads.filter((r): r is Extract<CollectorRead, { data: unknown }> => 'data' in r);
+  if (failures.length > 0 && served.length === 0) {
+    const each = failures.map((f) => `${f.name}: ${messageOf(f.error)}`).join('; ');
+    throw new Error(`every collector failed (${failures.length}): ${each}`, { cause: failures[0]?.error });
+  }
+  return { text: await viewOfReads(registry, format, served).metrics(), families, failures };
 }
 
 /**

@@ -6,19 +6,21 @@
 import { gzipSync } from 'node:zlib';
 import type { ExpositionFormat } from './content-negotiation';
 import type { MetricsSource } from './metrics-source';
-import { renderRegistry } from './render-registry';
+import { renderForScrape, type CollectorFailure, type ErrorHandling, type ScrapeRendering } from './render-registry';
 
 /** One serialization in flight: its text, and its gzip once a scrape asked for it. */
 export interface InFlightExposition {
   /** The rendered exposition. */
   readonly text: Promise<Buffer>;
+  /** The rendering behind it, for scrapes that take only some of its families. */
+  readonly rendering: Promise<ScrapeRendering>;
   /** Its gzip, once a scrape of this serialization asked for one. */
   gzipped?: Promise<Buffer>;
 }
 
 /** What one rendering produces: the text, and its gzip when a scrape asked before it ended. */
-interface Rendering {
-  readonly text: Buffer;
+interface Rendering extends ScrapeRendering {
+  readonly bytes: Buffer;
   readonly gzipped: Buffer | undefined;
 }
 
@@ -26,6 +28,14 @@ interface Rendering {
 interface Entry extends InFlightExposition {
   readonly rendering: Promise<Rendering>;
   wantsGzip: boolean;
+}
+
+/** How a {@link SharedExposition} renders. */
+export interface SharingOptions {
+  /** What a collector that throws does to the rendering (see `renderForScrape`). */
+  readonly errorHandling: ErrorHandling;
+  /** Told, once per rendering, of the collectors it left out (`continue` only). */
+  readonly onFailures?: (failures: readonly CollectorFailure[]) => void;
 }
 
 const ignore = (): void => undefined;
@@ -41,7 +51,10 @@ const ignore = (): void => undefined;
 export class SharedExposition {
   private readonly inFlight = new Map<ExpositionFormat, Entry>();
 
-  constructor(private readonly source: MetricsSource) {}
+  constructor(
+    private readonly source: MetricsSource,
+    private readonly options: SharingOptions = { errorHandling: 'fail' },
+  ) {}
 
   /** Joins the serialization of `format` in flight, or starts one. */
   join(format: ExpositionFormat): InFlightExposition {
@@ -49,7 +62,7 @@ export class SharedExposition {
     if (current !== undefined) return current;
     // `entry` is declared on the next line; render() reads it only after its first await.
     const rendering = this.render(format, () => entry.wantsGzip);
-    const entry: Entry = { rendering, text: rendering.then((r) => r.text), wantsGzip: false };
+    const entry: Entry = { rendering, text: rendering.then((r) => r.bytes), wantsGzip: false };
     entry.text.catch(ignore);
     this.inFlight.set(format, entry);
     const settle = (): void => this.abandon(format, entry);
@@ -71,12 +84,14 @@ export class SharedExposition {
     // lets every scrape already received join this one.
     await new Promise<void>((resolve) => setImmediate(resolve));
     const registry = await this.source.gather();
-    const text = Buffer.from(await renderRegistry(registry, format), 'utf8');
+    const rendered = await renderForScrape(registry, format, this.options.errorHandling);
+    if (rendered.failures.length > 0) this.options.onFailures?.(rendered.failures);
+    const bytes = Buffer.from(rendered.text, 'utf8');
     // Compressed in the same step as the render (about 1 ms for 365 KB), when a scrape has
     // asked: Prometheus always does. On the thread pool instead, the event loop would be free
     // to read new scrapes while it compresses, after the render they can no longer join, and
     // each would start a render of its own.
-    return { text, gzipped: wantsGzip() ? gzipSync(text) : undefined };
+    return { ...rendered, bytes, gzipped: wantsGzip() ? gzipSync(bytes) : undefined };
   }
 
   /** The gzip of `entry`'s text, compressed once however many scrapes ask. */
@@ -84,7 +99,7 @@ export class SharedExposition {
     if (entry.gzipped === undefined) {
       const own = entry as Entry;
       own.wantsGzip = true;
-      const gzipped = own.rendering.then((r) => r.gzipped ?? gzipSync(r.text));
+      const gzipped = own.rendering.then((r) => r.gzipped ?? gzipSync(r.bytes));
       gzipped.catch(ignore);
       entry.gzipped = gzipped;
     }

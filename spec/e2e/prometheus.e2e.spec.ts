@@ -1,15 +1,17 @@
 /**
  * The exposition against the real programs (Debian's `prometheus` package, installed by
  * .ci/run): `promtool check metrics` lints the 0.0.4 text of a plain and of an OpenMetrics
- * registry, every collector holding values; a real Prometheus, started here on free ports
+ * registry, every collector holding values, and finds no problem the testing kit's `lint`
+ * misses; a real Prometheus, started here on free ports
  * with a temporary data directory, scrapes a served registry every second (negotiating
  * OpenMetrics, behind a bearer token) and answers PromQL with the values fed to the tracker,
  * then with the new ones after the snapshot changes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { Subject } from 'rxjs';
 import { CONTENT_TYPES, WorkerStateTracker, newMetrics, serveMetrics, type MetricsServer } from '../../lib';
+import { lint } from '../../lib/testing';
 import { fillMetrics } from '../helpers/fill-metrics';
 import { httpRequest } from '../helpers/http-client';
 import { openMetricsRegistry } from '../helpers/openmetrics-exemplars';
@@ -57,6 +59,35 @@ describe('promtool check metrics', () => {
   );
 });
 
+describe('the testing kit against promtool', () => {
+  it("lint finds every metric promtool check metrics finds, in the same registry's 0.0.4 exposition", async () => {
+    const registry = new Registry();
+    newMetrics(registry);
+    new Gauge({ name: 'test_latency_milliseconds', help: 'x', registers: [registry] }).set(1);
+    new Counter({ name: 'test_requests', help: 'x', registers: [registry] }).inc();
+    new Gauge({ name: 'test_open_total', help: 'x', registers: [registry] }).set(1);
+    new Gauge({ name: 'test_queueLength', help: 'x', labelNames: ['appName'], registers: [registry] })
+      .labels('a')
+      .set(1);
+    new Gauge({ name: 'test_limits', help: 'x', labelNames: ['le'], registers: [registry] }).labels('1').set(1);
+    new Histogram({ name: 'test_wait_ms', help: 'x', registers: [registry] }).observe(1);
+    const { output } = await runCommand('promtool', ['check', 'metrics'], { input: await registry.metrics() });
+    // promtool prints one problem per line: `<metric> <what is wrong>`.
+    const byPromtool = new Set(
+      output
+        .split('\n')
+        .filter((line) => /^[a-zA-Z_:][a-zA-Z0-9_:]* /.test(line))
+        .map((line) => line.split(' ')[0] as string),
+    );
+    expect([...byPromtool].sort()).toEqual(
+      expect.arrayContaining(['test_latency_milliseconds', 'test_limits', 'test_open_total', 'test_requests']),
+    );
+    const byLint = new Set((await lint(registry)).map((p) => p.metric));
+    expect([...byPromtool].filter((metric) => !byLint.has(metric))).toEqual([]);
+    expect([...byLint].filter((metric) => metric.startsWith('blockyard_'))).toEqual([]);
+  });
+});
+
 describe('a real Prometheus scraping a served registry', () => {
   const token = 'e2e-scrape-token';
   const registry = new Registry();
@@ -64,6 +95,8 @@ describe('a real Prometheus scraping a served registry', () => {
   const tick$ = new Subject<void>();
   const tracker = new WorkerStateTracker({ metrics, tick: tick$ });
   const answered: string[] = [];
+  /** The scrape timeout each scrape announced (the config's scrape_timeout: 1s). */
+  const announced: string[] = [];
   let served: MetricsServer;
   let prometheus: PrometheusServer | undefined;
 
@@ -98,7 +131,8 @@ describe('a real Prometheus scraping a served registry', () => {
 
     served = await serveMetrics({ registry, port: 0, token });
     // Which format each scrape got (the server's own request listener runs first).
-    served.server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    served.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      announced.push(String(req.headers['x-prometheus-scrape-timeout-seconds']));
       res.once('finish', () => answered.push(String(res.getHeader('content-type'))));
     });
 
@@ -123,6 +157,8 @@ describe('a real Prometheus scraping a served registry', () => {
     // Prometheus negotiated OpenMetrics, and got it.
     expect(answered.length).toBeGreaterThan(0);
     expect(answered.every((type) => type === CONTENT_TYPES.openmetrics)).toBe(true);
+    // And announced its scrape timeout, which the handler's deadline follows (900 ms here).
+    expect(new Set(announced)).toEqual(new Set(['1']));
   });
 
   it('answers with the new values after the snapshot changes', async () => {

@@ -558,9 +558,14 @@ describe('the demo as a program', () => {
           { timeoutMs: 30_000, intervalMs: 200 },
         );
 
-        // Every metric of the contract and of the three opt-in options, and nothing else.
+        // Every metric of the contract and of the three opt-in options, and besides them only
+        // Node's default metrics (defaultMetrics: true): process_* and nodejs_*.
         const names = new Set(samples.map((s) => s.name.replace(/_(bucket|sum|count)$/, '')));
-        expect([...names].sort()).toEqual([...CONTRACT, ...OPT_IN].map((c) => c.name).sort());
+        const ours = [...names].filter((name) => !/^(process|nodejs)_/.test(name));
+        expect(ours.sort()).toEqual([...CONTRACT, ...OPT_IN].map((c) => c.name).sort());
+        expect([...names]).toEqual(
+          expect.arrayContaining(['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_version_info']),
+        );
 
         // byApp: the demo's apps only, three states each, adding up to blockyard_workers.
         const byApp = named(samples, 'blockyard_app_workers');

@@ -23,5 +23,6 @@ describe('examples/quick-start.ts', () => {
         '',
       ].join('\n'),
     );
-  });
+    // The child compiles through ts-node first: seconds on a busy machine, past jest's default 5 s.
+  }, 60_000);
 });

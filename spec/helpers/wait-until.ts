@@ -29,3 +29,15 @@ export async function waitUntil<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/**
+ * Spins on the event loop (setImmediate, which jest's fake timers leave alone) until
+ * `condition` holds; fails after 5 s of real time. For waits under fake timers.
+ */
+export async function spinUntil(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

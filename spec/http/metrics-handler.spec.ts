@@ -19,43 +19,28 @@ import {
 import { SharedExposition } from '../../lib/http/shared-exposition';
 import { startExpressExample } from '../../examples/express';
 import { startFastifyExample } from '../../examples/fastify';
-import { deferred, type Deferred } from '../helpers/deferred';
 import { fillMetrics } from '../helpers/fill-metrics';
+import { heldGauge } from '../helpers/held-gauge';
 import { httpRequest, type HttpAnswer } from '../helpers/http-client';
-import { listen, type TestServer } from '../helpers/http-server';
+import { listen } from '../helpers/http-server';
 import { openMetricsRegistry } from '../helpers/openmetrics-exemplars';
 import { parseExposition, valueOf } from '../helpers/scrape';
-
-const OPENMETRICS_ACCEPT = 'application/openmetrics-text; version=1.0.0';
-/** What Prometheus 2.x sends when it scrapes. */
-const PROMETHEUS_ACCEPT =
-  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,' +
-  'text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
-
-const servers: TestServer[] = [];
+import {
+  OPENMETRICS_ACCEPT,
+  PROMETHEUS_ACCEPT,
+  closeServedHandlers,
+  keepServer,
+  serveHandler,
+} from '../helpers/served-handler';
+import { spinUntil } from '../helpers/wait-until';
 
 async function serve(registry: Registry<RegistryContentType>, options?: MetricsHandlerOptions): Promise<string> {
-  return (await serveCounting(registry, options)).url;
-}
-
-/** Like {@link serve}, also counting the requests that reached the handler. */
-async function serveCounting(
-  registry: Registry<RegistryContentType>,
-  options?: MetricsHandlerOptions,
-): Promise<{ url: string; seen: () => number }> {
-  const handler = metricsHandler(registry, options);
-  let seen = 0;
-  const server = await listen((req, res) => {
-    seen += 1;
-    handler(req, res);
-  });
-  servers.push(server);
-  return { url: `${server.origin}/metrics`, seen: () => seen };
+  return (await serveHandler(registry, options)).url;
 }
 
 afterEach(async () => {
   jest.useRealTimers();
-  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await closeServedHandlers();
 });
 
 /** Family names declared by `# TYPE` lines, in order. */
@@ -64,48 +49,6 @@ function families(text: string): string[] {
     .split('\n')
     .filter((line) => line.startsWith('# TYPE '))
     .map((line) => line.split(' ')[2] as string);
-}
-
-/**
- * A gauge whose collect() waits for the test: `entered` resolves each time a scrape reaches
- * it, `release()` lets the waiting scrape(s) go on and sets the gauge to `value`.
- */
-function heldGauge(registry: Registry, name = 'test_held') {
-  let gate: Deferred<void> = deferred();
-  let entered: Deferred<void> = deferred();
-  let calls = 0;
-  let value = 0;
-  new Gauge({
-    name,
-    help: 'A gauge the test holds up.',
-    registers: [registry],
-    async collect() {
-      calls += 1;
-      entered.resolve();
-      await gate.promise;
-      this.set(value);
-    },
-  });
-  return {
-    get calls() {
-      return calls;
-    },
-    /** Resolves once a scrape is inside collect(). */
-    entered: () => entered.promise,
-    /** Lets every scrape held now go on, with the gauge at `next`; later ones are held again. */
-    release(next: number) {
-      value = next;
-      const open = gate;
-      gate = deferred();
-      entered = deferred();
-      open.resolve();
-    },
-    /** Lets every scrape through from now on. */
-    open(next: number) {
-      value = next;
-      gate.resolve();
-    },
-  };
 }
 
 describe('metricsHandler: formats', () => {
@@ -380,7 +323,7 @@ describe('metricsHandler: limits', () => {
       }
       handler(req, res);
     });
-    servers.push(server);
+    keepServer(server);
     const url = `${server.origin}/metrics`;
     for (let i = 0; i < 6; i += 1) expect((await httpRequest(url)).status).toBe(500);
     const answer = await httpRequest(url);
@@ -398,7 +341,7 @@ describe('metricsHandler: limits', () => {
     const url = await serve(registry, { maxInFlight: 2 });
     const first = httpRequest(url);
     const second = httpRequest(url, { headers: { Accept: OPENMETRICS_ACCEPT } });
-    await waitFor(() => held.calls === 2, 'both scrapes to be in flight');
+    await spinUntil(() => held.calls === 2, 'both scrapes to be in flight');
     const third = await httpRequest(url);
     expect(third.status).toBe(503);
     expect(third.headers['retry-after']).toBe('1');
@@ -524,10 +467,10 @@ describe('metricsHandler: one serialization per format in flight', () => {
   it('lets 16 concurrent scrapes share one serialization, and a later scrape sees fresh values', async () => {
     const registry = new Registry();
     const held = heldGauge(registry);
-    const { url, seen } = await serveCounting(registry);
+    const { url, seen } = await serveHandler(registry);
     const scrapes = Array.from({ length: 16 }, () => httpRequest(url, { headers: { 'Accept-Encoding': 'gzip' } }));
     await held.entered();
-    await waitFor(() => seen() === 16, 'all 16 scrapes to reach the handler');
+    await spinUntil(() => seen() === 16, 'all 16 scrapes to reach the handler');
     held.release(1);
     const answers = await Promise.all(scrapes);
     expect(held.calls).toBe(1);
@@ -544,12 +487,12 @@ describe('metricsHandler: one serialization per format in flight', () => {
   it('serializes each format once when both are scraped at the same time', async () => {
     const registry = new Registry();
     const held = heldGauge(registry);
-    const { url, seen } = await serveCounting(registry);
+    const { url, seen } = await serveHandler(registry);
     const scrapes = Array.from({ length: 8 }, (_, i) =>
       httpRequest(url, { headers: i % 2 === 0 ? { Accept: OPENMETRICS_ACCEPT } : {} }),
     );
-    await waitFor(() => seen() === 8, 'all 8 scrapes to reach the handler');
-    await waitFor(() => held.calls === 2, 'one serialization per format');
+    await spinUntil(() => seen() === 8, 'all 8 scrapes to reach the handler');
+    await spinUntil(() => held.calls === 2, 'one serialization per format');
     held.open(4);
     const answers = await Promise.all(scrapes);
     expect(held.calls).toBe(2);
@@ -684,7 +627,7 @@ describe('metricsHandler: options', () => {
     [{ onError: 'console' }, 'metricsHandler: onError must be a function, got "console"'],
     [
       { tokn: 'x' },
-      'metricsHandler: unknown option "tokn"; known: token, maxInFlight, timeoutMs, compress, selfMetrics, onError',
+      'metricsHandler: unknown option "tokn"; known: token, maxInFlight, timeoutMs, compress, selfMetrics, errorHandling, defaultMetrics, onError',
     ],
   ])('rejects %j at construction', (options, message) => {
     expect(() => metricsHandler(new Registry(), options as unknown as MetricsHandlerOptions)).toThrow(
@@ -715,7 +658,7 @@ describe('metricsHandler: options', () => {
 
   it("serves prom-client's global registry when given none", async () => {
     const server = await listen(metricsHandler());
-    servers.push(server);
+    keepServer(server);
     const answer = await httpRequest(`${server.origin}/metrics`);
     expect(answer.status).toBe(200);
     expect(answer.headers['content-type']).toBe(CONTENT_TYPES.prometheus);
@@ -752,18 +695,6 @@ describe('metricsHandler in frameworks (examples/)', () => {
     }
   });
 });
-
-/**
- * Spins on the event loop (setImmediate: fake timers leave it alone) until `condition` holds;
- * fails after 5 s of real time.
- */
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 async function waitForStatus(url: string, status: number): Promise<HttpAnswer> {
   const deadline = Date.now() + 5_000;

@@ -282,7 +282,7 @@ describe('serveMetrics: options', () => {
     expect(() => serveMetrics({ prot: 0 } as unknown as ServeMetricsOptions)).toThrow(
       new TypeError(
         'serveMetrics: unknown option "prot"; known: registry, host, port, path, fallback, closeTimeoutMs, ' +
-          'token, maxInFlight, timeoutMs, compress, selfMetrics, onError',
+          'token, maxInFlight, timeoutMs, compress, selfMetrics, errorHandling, defaultMetrics, onError',
       ),
     );
   });
