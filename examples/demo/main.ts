@@ -138,9 +138,7 @@ export async function main(argv: readonly string[], output: DemoOutput): Promise
   try {
     demo = await startDemo(flags, output);
   } catch (err) {
-    // serveMetrics keeps the listen error as its cause.
-    const cause = err instanceof Error ? err.cause : undefined;
-    const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? (err as NodeJS.ErrnoException).code;
+    const code = (err as NodeJS.ErrnoException).code; // serveMetrics: EADDRINUSE for a port in use
     const hint = code === 'EADDRINUSE' ? ` (port ${flags.port} is taken; try --port 0 for a free one)` : '';
     output.err(`demo: cannot start: ${err instanceof Error ? err.message : String(err)}${hint}`);
     return 1;

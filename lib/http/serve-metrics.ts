@@ -71,8 +71,9 @@ const OPTION_NAMES: readonly string[] = Object.freeze([...LISTENER_OPTION_NAMES,
 
 /**
  * Starts a metrics listener and resolves once it is listening. Throws a `TypeError` naming
- * the option at once when an option is wrong; rejects when the address cannot be bound (a
- * port in use). Once listening, nothing it does throws into the host.
+ * the option at once when an option is wrong; rejects when the address cannot be bound, with
+ * the system's `code` on the error (`EADDRINUSE` for a port in use) and Node's error as its
+ * `cause`. Once listening, nothing it does throws into the host.
  */
 export function serveMetrics(options: ServeMetricsOptions = {}): Promise<MetricsServer> {
   const check = new OptionChecks('serveMetrics');
@@ -125,9 +126,16 @@ export function serveMetrics(options: ServeMetricsOptions = {}): Promise<Metrics
   });
 
   return new Promise<MetricsServer>((resolve, reject) => {
-    const onListenError = (err: Error): void => {
+    const onListenError = (err: NodeJS.ErrnoException): void => {
       server.off('listening', onListening);
-      reject(new Error(`serveMetrics: cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+      // The system's code (EADDRINUSE, EACCES, EADDRNOTAVAIL) on the error itself, where
+      // callers look for it, as on the error Node's own listen() reports.
+      const error: NodeJS.ErrnoException = new Error(`serveMetrics: cannot listen on ${host}:${port}: ${err.message}`, {
+        cause: err,
+      });
+      if (err.code !== undefined) error.code = err.code;
+      if (err.syscall !== undefined) error.syscall = err.syscall;
+      reject(error);
     };
     const onListening = (): void => {
       server.off('error', onListenError);

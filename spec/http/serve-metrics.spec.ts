@@ -287,11 +287,16 @@ describe('serveMetrics: options', () => {
     );
   });
 
-  it('rejects when the port is taken, leaving nothing open', async () => {
+  it('rejects when the port is taken, leaving nothing open, with code EADDRINUSE on the error itself', async () => {
     const first = await start({ registry: freshRegistry() });
     const { port } = first.server.address() as AddressInfo;
-    await expect(serveMetrics({ registry: freshRegistry(), port })).rejects.toThrow(
-      `serveMetrics: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}`,
-    );
+    const failed: unknown = await serveMetrics({ registry: freshRegistry(), port }).catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(Error);
+    expect(failed).toMatchObject({
+      message: `serveMetrics: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}`,
+      code: 'EADDRINUSE',
+      syscall: 'listen',
+      cause: { code: 'EADDRINUSE' },
+    });
   });
 });
