@@ -31,14 +31,17 @@ export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void
 
 /**
  * Serves `registry` (default: prom-client's global registry, where `newMetrics()` registers
- * by default) to scrapers. `registry` may also be a {@link MetricsSource}, such as cluster
- * mode's `ClusterAggregator`.
+ * by default) to scrapers. `registry` may also be the `Metrics` that `newMetrics()` returns
+ * (its registry is served), or a {@link MetricsSource}, such as cluster mode's
+ * `ClusterAggregator`. Serving the default registry while every `WorkerStateTracker` records
+ * into another one emits a process warning once, at the first scrape: that scrape holds none
+ * of their metrics.
  *
  * Answers GET and HEAD with the exposition (200), other methods with 405 and `Allow`. Throws a
  * `TypeError` naming the option at construction; the returned handler never throws.
  */
 export function metricsHandler(
-  registry: Registry<RegistryContentType> | MetricsSource = defaultRegistry,
+  registry: Registry<RegistryContentType> | MetricsSource | { readonly registry: Registry } = defaultRegistry,
   options: MetricsHandlerOptions = {},
 ): MetricsHandler {
   const check = new OptionChecks('metricsHandler');

@@ -21,8 +21,12 @@ import { plainText, writeResponse } from './plain-response';
 
 /** Options of {@link serveMetrics}: the listener's, plus every option of `metricsHandler`. */
 export interface ServeMetricsOptions extends MetricsHandlerOptions {
-  /** What to serve (default: prom-client's global registry). See `metricsHandler`. */
-  readonly registry?: Registry<RegistryContentType> | MetricsSource;
+  /**
+   * What to serve (default: prom-client's global registry): a `Registry`, the `Metrics` that
+   * `newMetrics()` returns (its registry is served), or a {@link MetricsSource}. See
+   * `metricsHandler`.
+   */
+  readonly registry?: Registry<RegistryContentType> | MetricsSource | { readonly registry: Registry };
   /**
    * The address to bind (default `127.0.0.1`). Bind a wider one only behind a firewall or
    * with a `token`: metrics describe your workload.

@@ -21,6 +21,7 @@
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import { messageOf } from '../describe-value';
 import type { TelemetryError } from '../errors';
+import { noteTrackedRegistry } from '../tracked-registries';
 import { EventRecorder, type TelemetryEvent } from '../events';
 import { ErrorChannel } from './error-channel';
 import { GuardedObservable } from './guarded-observable';
@@ -67,6 +68,7 @@ export class WorkerStateTracker {
 
   constructor(options: WorkerStateTrackerOptions) {
     const settings = checkTrackerOptions(options);
+    noteTrackedRegistry(settings.metrics.registry); // for the warning of a scrape of the wrong registry
     const errors = this.errors;
     this.reconciliation = new Reconciliation(settings, errors);
     this.recorder = new EventRecorder(settings.metrics, {
