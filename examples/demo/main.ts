@@ -19,6 +19,7 @@
 import { Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import { WorkerStateTracker, newMetrics, serveMetrics, type MetricsServer } from '../../lib';
+import { formatErrorLine } from './error-line';
 import { USAGE, parseFlags, type DemoFlags } from './flags';
 import { LivePage } from './page';
 import { OrchestratorSimulator, addSummary, emptySummary } from './simulator';
@@ -52,9 +53,7 @@ export async function startDemo(flags: DemoFlags, output: DemoOutput): Promise<R
   subscriptions.push(
     tracker.errors$.subscribe((error) => {
       trackerErrors += 1;
-      output.err(
-        `tracker error (${error.origin}${error.field === undefined ? '' : `, ${error.field}`}): ${error.message}`,
-      );
+      output.err(formatErrorLine(error));
     }),
   );
 

@@ -75,10 +75,11 @@ export class WorkerStateTracker {
       maxApps: settings.maxApps,
       report: (error) => errors.emit(error),
     });
-    // What a subscriber throws is reported, naming the stream; it never ends a stream.
+    // What a subscriber throws is reported, the stream named in the message and in `field`;
+    // it never ends a stream.
     const guarded = <T>(stream: Observable<T>, name: string): Observable<T> =>
       new GuardedObservable(stream, (err) =>
-        errors.report('subscriber', `a subscriber threw: ${messageOf(err)}`, name, err),
+        errors.report('subscriber', `a subscriber of ${name} threw: ${messageOf(err)}`, name, err),
       );
     this.counts$ = guarded(this.reconciliation.counts$, 'counts$');
     this.transitions$ = guarded(this.reconciliation.transitions$, 'transitions$');

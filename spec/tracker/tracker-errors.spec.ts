@@ -268,11 +268,11 @@ describe('subscribers cannot break the streams or the host', () => {
     ticks.next();
     tracker.record({ type: 'bundle_uploaded' });
     expect(emitted).toHaveLength(2);
-    expect(errors.map((e) => [e.origin, e.message])).toEqual([
-      ['subscriber', 'a subscriber threw: log sink bug'],
-      ['subscriber', 'a subscriber threw: dashboard bug'],
-      ['subscriber', 'a subscriber threw: dashboard bug'],
-      ['subscriber', 'a subscriber threw: audit bug'],
+    expect(errors.map((e) => [e.origin, e.field, e.message])).toEqual([
+      ['subscriber', 'transitions$', 'a subscriber of transitions$ threw: log sink bug'],
+      ['subscriber', 'counts$', 'a subscriber of counts$ threw: dashboard bug'],
+      ['subscriber', 'counts$', 'a subscriber of counts$ threw: dashboard bug'],
+      ['subscriber', 'events$', 'a subscriber of events$ threw: audit bug'],
     ]);
   });
 
@@ -292,7 +292,7 @@ describe('subscribers cannot break the streams or the host', () => {
     tracker.events$.subscribe((e) => seen.push(e.type));
     expect(() => tracker.record({ type: 'session_opened' })).not.toThrow();
     expect(seen).toEqual(['session_opened']);
-    expect(errors.map((e) => e.message)).toEqual(['a subscriber threw: raw subscriber bug']);
+    expect(errors.map((e) => e.message)).toEqual(['a subscriber of events$ threw: raw subscriber bug']);
   });
 
   it('an observer whose every property read throws is reported, not thrown out of subscribe()', () => {
@@ -309,7 +309,7 @@ describe('subscribers cannot break the streams or the host', () => {
       },
     );
     expect(() => tracker.counts$.subscribe(hostile)).not.toThrow();
-    expect(errors.map((e) => e.message)).toEqual(['a subscriber threw: no such thing']);
+    expect(errors.map((e) => e.message)).toEqual(['a subscriber of counts$ threw: no such thing']);
   });
 
   it('unsubscribing a piped chain unsubscribes it from the stream', () => {
