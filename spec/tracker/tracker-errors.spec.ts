@@ -594,10 +594,21 @@ describe('construction fails fast on bad options', () => {
       () => ({ metrics: { ...newMetrics(new Registry()), workersSpawned: 5 } as unknown as Metrics, tick: 10 }),
       /its workersSpawned is number 5, not a collector/,
     ],
-    ['a zero tick', () => ({ metrics: ok(), tick: 0 }), /tick must be a period in milliseconds .* got number 0/],
+    [
+      'a zero tick',
+      () => ({ metrics: ok(), tick: 0 }),
+      /^WorkerStateTracker: tick must be a period in milliseconds \(an integer from 1 to 2147483647\) or an Observable, got number 0$/,
+    ],
+    ['a fractional tick', () => ({ metrics: ok(), tick: 0.5 }), /tick must be .* got number 0.5$/],
+    ['a tick between integers', () => ({ metrics: ok(), tick: 1000.5 }), /tick must be .* got number 1000.5$/],
+    ['an infinite tick', () => ({ metrics: ok(), tick: Infinity }), /tick must be .* got number Infinity$/],
     ['a negative tick', () => ({ metrics: ok(), tick: -5 }), /got number -5/],
     ['a NaN tick', () => ({ metrics: ok(), tick: Number.NaN }), /got number NaN/],
-    ['a tick too long for a timer', () => ({ metrics: ok(), tick: 2 ** 31 }), /at most 2147483647/],
+    [
+      'a tick too long for a timer',
+      () => ({ metrics: ok(), tick: 2 ** 31 }),
+      /to 2147483647\) or an Observable, got number 2147483648$/,
+    ],
     ['a string tick', () => ({ metrics: ok(), tick: '1s' }), /got "1s"/],
     ['a promise tick', () => ({ metrics: ok(), tick: Promise.resolve() }), /got a Promise/],
     [
