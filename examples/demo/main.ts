@@ -10,7 +10,8 @@
  *    live page (`/`) and its event stream (`/events`), driven by `counts$` and `transitions$`;
  * 4. one line per tick from `counts$`, and every report of `errors$` (none in a normal run);
  * 5. on SIGINT / SIGTERM (or after `--duration`): stop the simulation, `tracker.stop()`, end
- *    the event streams, close the server, and let the process exit 0 with nothing left open.
+ *    the event streams, close the server, and let the process exit 0 with nothing left open
+ *    (through `npm start`, npm itself then ends with 130 on Ctrl-C, and the demo says so).
  *
  * Run `npm start -- --help` for the flags.
  *
@@ -159,6 +160,11 @@ export async function main(argv: readonly string[], output: DemoOutput): Promise
   await demo.stop();
   process.off('SIGINT', force);
   output.out(`stopped (${why}); ${demo.trackerErrors()} tracker errors`);
+  // Ctrl-C reaches npm too: it waits for the demo, then ends by the same signal, whatever the
+  // demo's exit code. Say so, rather than let the shell's 130 look like a failure.
+  if (why === 'SIGINT' && process.env.npm_lifecycle_event !== undefined) {
+    output.out('the demo exits 0; npm, interrupted too, ends with status 130 (128 + SIGINT)');
+  }
   return 0;
 }
 

@@ -586,7 +586,26 @@ describe('the demo as a program', () => {
         expect(exit).toEqual({ code: 0, signal: null });
       }
       expect(demo.stdout()).toMatch(/#\d+ +busy +\d+ +idle +\d+ +draining +\d+ +sessions +\d+/);
-      expect(demo.stdout()).toContain('stopped (SIGINT); 0 tracker errors');
+      expect(demo.stdout()).toMatch(/\nstopped \(SIGINT\); 0 tracker errors\n$/); // run without npm: nothing about it
+      expect(demo.stderr()).toBe('');
+    },
+    CHILD_TEST_MS,
+  );
+
+  it(
+    'Ctrl-C through npm start: the demo stops cleanly and says that npm, interrupted too, ends with 130',
+    async () => {
+      const demo = startDemoProcess(['--port', '0', '--tick', '50'], { npm: true });
+      try {
+        await demo.urls();
+      } finally {
+        // npm waits for the demo, then ends by the signal itself: a shell shows 130.
+        const exit = await demo.stop('SIGINT');
+        expect(exit).toEqual({ code: null, signal: 'SIGINT' });
+      }
+      expect(demo.stdout()).toMatch(
+        /\nstopped \(SIGINT\); 0 tracker errors\nthe demo exits 0; npm, interrupted too, ends with status 130 \(128 \+ SIGINT\)\n$/,
+      );
       expect(demo.stderr()).toBe('');
     },
     CHILD_TEST_MS,
