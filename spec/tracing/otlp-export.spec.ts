@@ -12,7 +12,8 @@ const SHUTDOWN_GRACE_MS = 1000;
 import { resetTracing } from '../helpers/in-memory-tracing';
 import { exemplarsOf } from '../helpers/openmetrics-exemplars';
 import { startBlackHole, startGrpcReceiver, startHttpReceiver, type Receiver } from '../helpers/otlp-receivers';
-import { runTsChild } from '../helpers/run-ts-child';
+import { runTsChild, runTsFile } from '../helpers/run-ts-child';
+import { freePort } from '../helpers/free-port';
 import { tracedBurst, type BurstResult } from '../helpers/traced-burst';
 
 const N = 100;
@@ -97,34 +98,61 @@ describe('OTLP end to end', () => {
   describe('examples/tracing.ts', () => {
     const INBOUND_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
     const INBOUND_SPAN = '00f067aa0ba902b7';
+    /** A child process compiles and starts in seconds on a busy machine, more than jest's 5 s. */
+    const EXAMPLE_TEST_MS = 60_000;
 
-    it('forwards the inbound traceparent untouched when nothing is exported', async () => {
-      expect(await runTsChild('examples/tracing.ts', [])).toBe(
-        [
-          `proxy answered 200: worker saw traceparent 00-${INBOUND_TRACE}-${INBOUND_SPAN}-01`,
-          `exemplar on blockyard_proxy_request_seconds: trace_id=${INBOUND_TRACE} span_id=${INBOUND_SPAN}`,
-          'no spans exported (no endpoint)',
-          '',
-        ].join('\n'),
-      );
-    });
+    it(
+      'forwards the inbound traceparent untouched when nothing is exported',
+      async () => {
+        expect(await runTsChild('examples/tracing.ts', [])).toBe(
+          [
+            `proxy answered 200: worker saw traceparent 00-${INBOUND_TRACE}-${INBOUND_SPAN}-01`,
+            `exemplar on blockyard_proxy_request_seconds: trace_id=${INBOUND_TRACE} span_id=${INBOUND_SPAN}`,
+            'no spans exported (no endpoint)',
+            '',
+          ].join('\n'),
+        );
+      },
+      EXAMPLE_TEST_MS,
+    );
 
-    it('exports one trace, caller → proxy → worker, to an OTLP/HTTP endpoint', async () => {
-      const receiver = await started(startHttpReceiver());
-      const stdout = await runTsChild('examples/tracing.ts', [receiver.endpoint]);
-      expect(receiver.spans).toHaveLength(2);
-      const proxy = receiver.spans.find((s) => s.name === 'GET /apps/:name');
-      const worker = receiver.spans.find((s) => s.name === 'GET /');
-      expect(proxy).toMatchObject({ traceId: INBOUND_TRACE, parentSpanId: INBOUND_SPAN });
-      expect(worker).toMatchObject({ traceId: INBOUND_TRACE, parentSpanId: proxy?.spanId });
-      expect(stdout).toBe(
-        [
-          `proxy answered 200: worker saw traceparent 00-${INBOUND_TRACE}-${proxy?.spanId}-01`,
-          `exemplar on blockyard_proxy_request_seconds: trace_id=${INBOUND_TRACE} span_id=${proxy?.spanId}`,
-          `spans flushed to ${receiver.endpoint}`,
-          '',
-        ].join('\n'),
-      );
-    });
+    it(
+      'exports one trace, caller → proxy → worker, to an OTLP/HTTP endpoint',
+      async () => {
+        const receiver = await started(startHttpReceiver());
+        const stdout = await runTsChild('examples/tracing.ts', [receiver.endpoint]);
+        expect(receiver.spans).toHaveLength(2);
+        const proxy = receiver.spans.find((s) => s.name === 'GET /apps/:name');
+        const worker = receiver.spans.find((s) => s.name === 'GET /');
+        expect(proxy).toMatchObject({ traceId: INBOUND_TRACE, parentSpanId: INBOUND_SPAN });
+        expect(worker).toMatchObject({ traceId: INBOUND_TRACE, parentSpanId: proxy?.spanId });
+        expect(stdout).toBe(
+          [
+            `proxy answered 200: worker saw traceparent 00-${INBOUND_TRACE}-${proxy?.spanId}-01`,
+            `exemplar on blockyard_proxy_request_seconds: trace_id=${INBOUND_TRACE} span_id=${proxy?.spanId}`,
+            `spans flushed to ${receiver.endpoint}`,
+            '',
+          ].join('\n'),
+        );
+      },
+      EXAMPLE_TEST_MS,
+    );
+
+    it.each([
+      ['OTLP/gRPC', (port: number) => `127.0.0.1:${port}`],
+      ['OTLP/HTTP', (port: number) => `http://127.0.0.1:${port}/v1/traces`],
+    ])(
+      'says the export failed and exits 1 when nothing listens at the endpoint (%s)',
+      async (_protocol, endpointAt) => {
+        const endpoint = endpointAt(await freePort());
+        const { code, stdout, stderr } = await runTsFile('examples/tracing.ts', [endpoint], { timeoutMs: 40_000 });
+        expect(code).toBe(1);
+        expect(stdout).toMatch(/^proxy answered 200: /);
+        expect(stdout).not.toContain('flushed');
+        expect(stderr.startsWith(`span export to ${endpoint} failed: `)).toBe(true);
+        expect(stderr).toContain('ECONNREFUSED');
+      },
+      EXAMPLE_TEST_MS,
+    );
   });
 });
