@@ -41,7 +41,13 @@ export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void
  * `TypeError` naming the option at construction; the returned handler never throws.
  */
 export function metricsHandler(
-  registry: Registry<RegistryContentType> | MetricsSource | { readonly registry: Registry } = defaultRegistry,
+  registry:
+    | Registry<RegistryContentType>
+    | MetricsSource
+    | {
+        /** The registry to serve, as in the `Metrics` of `newMetrics()`. */
+        readonly registry: Registry;
+      } = defaultRegistry,
   options: MetricsHandlerOptions = {},
 ): MetricsHandler {
   const check = new OptionChecks('metricsHandler');

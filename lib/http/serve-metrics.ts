@@ -26,7 +26,13 @@ export interface ServeMetricsOptions extends MetricsHandlerOptions {
    * `newMetrics()` returns (its registry is served), or a {@link MetricsSource}. See
    * `metricsHandler`.
    */
-  readonly registry?: Registry<RegistryContentType> | MetricsSource | { readonly registry: Registry };
+  readonly registry?:
+    | Registry<RegistryContentType>
+    | MetricsSource
+    | {
+        /** The registry to serve, as in the `Metrics` of `newMetrics()`. */
+        readonly registry: Registry;
+      };
   /**
    * The address to bind (default `127.0.0.1`). Bind a wider one only behind a firewall or
    * with a `token`: metrics describe your workload.
