@@ -13,14 +13,39 @@ import { tempDir, type TempDir } from './helpers/temp-dir';
 const ROOT = join(__dirname, '..');
 const TYPEDOC = join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc');
 
+/** A type in TypeDoc's JSON model, as far as this test reads it. */
+interface TypeDocType {
+  readonly type: string;
+  readonly name?: string;
+  readonly value?: unknown;
+  readonly types?: readonly TypeDocType[];
+}
+
+/** A reflection in TypeDoc's JSON model: an export, or a property of an interface. */
+interface TypeDocReflection {
+  readonly name: string;
+  readonly flags?: { readonly isOptional?: boolean };
+  readonly type?: TypeDocType;
+  readonly children?: readonly TypeDocReflection[];
+}
+
 /** The part of TypeDoc's JSON model this test reads: the exports of the entry point. */
 interface TypeDocProject {
-  readonly children?: readonly { readonly name: string }[];
+  readonly children?: readonly TypeDocReflection[];
+}
+
+/** A type as the README writes it (a union's bars escaped, as inside a Markdown table). */
+function typeText(t: TypeDocType | undefined): string {
+  if (t === undefined) return '?';
+  if (t.type === 'union') return (t.types ?? []).map(typeText).join(' \\| ');
+  if (t.type === 'literal') return String(t.value);
+  return t.name ?? t.type;
 }
 
 let out: TempDir | undefined;
 let run: CommandResult;
 let exported: string[];
+let project: TypeDocProject;
 
 beforeAll(async () => {
   out = await tempDir('blockyard-typedoc-');
@@ -31,7 +56,7 @@ beforeAll(async () => {
     env: { ...process.env, NO_COLOR: '1' },
     timeoutMs: 60_000,
   });
-  const project = run.code === 0 ? (JSON.parse(await readFile(json, 'utf8')) as TypeDocProject) : {};
+  project = run.code === 0 ? (JSON.parse(await readFile(json, 'utf8')) as TypeDocProject) : {};
   exported = (project.children ?? []).map((c) => c.name).sort();
 }, 90_000);
 
@@ -83,5 +108,25 @@ describe("the README's API reference", () => {
 
   it('names nothing that lib/index.ts does not export', async () => {
     expect((await listed()).filter((name) => !exported.includes(name))).toEqual([]);
+  });
+
+  it('lists every field of ActiveWorker with its type, the required ones and the optional ones apart', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const row = /^\| `ActiveWorker` \|.*$/m.exec(readme)?.[0] ?? '';
+    const [required = '', optional = ''] = row.split('Optional:');
+    expect(required).toContain('Required:');
+    const fields = project.children?.find((c) => c.name === 'ActiveWorker')?.children ?? [];
+    expect(fields.map((f) => f.name).sort()).toEqual([
+      'appId',
+      'bundleId',
+      'draining',
+      'idleSince',
+      'sessions',
+      'startedAt',
+    ]);
+    for (const field of fields) {
+      const text = `\`${field.name}${field.flags?.isOptional === true ? '?' : ''}: ${typeText(field.type)}\``;
+      expect(field.flags?.isOptional === true ? optional : required).toContain(text);
+    }
   });
 });
