@@ -23,5 +23,5 @@ describe('examples/quick-start.ts', () => {
         '',
       ].join('\n'),
     );
-  });
+  }, 60_000); // a child process compiles and starts in seconds on a busy machine, more than jest's 5 s
 });
