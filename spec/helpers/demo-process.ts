@@ -41,7 +41,7 @@ export interface DemoProcess {
  * group, as a terminal's Ctrl-C does: npm, its shell and the demo all get the signal.
  */
 export function startDemoProcess(args: readonly string[], { npm = false } = {}): DemoProcess {
-  const env = { ...process.env, NODE_OPTIONS: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
   delete env.npm_lifecycle_event; // as a user's shell has it; npm sets it for its scripts
   const child = npm
     ? spawn('npm', ['start', '--', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env, detached: true })
