@@ -11,6 +11,7 @@ import { TRACING_PEERS } from '../lib/tracing/optional-peers';
 import { Registry } from 'prom-client';
 
 interface PackageJson {
+  readonly engines: { readonly node: string };
   readonly dependencies?: Record<string, string>;
   readonly peerDependencies: Record<string, string>;
   readonly peerDependenciesMeta: Record<string, { readonly optional?: boolean }>;
@@ -37,6 +38,19 @@ describe('package.json', () => {
 
   it('keeps every peer as a dev dependency, for the project’s own tests', () => {
     for (const name of Object.keys(pkg.peerDependencies)) expect(pkg.devDependencies[name]).toBeDefined();
+  });
+
+  it('lists in engines the Node.js versions CI tests (the machine’s 20, and those .ci/run installs), as the README does', () => {
+    const ci = readFileSync(join(__dirname, '..', '.ci', 'run'), 'utf8');
+    const installed = (/^node_majors=\(([\d ]+)\)$/m.exec(ci)?.[1] ?? '').split(' ').map(Number);
+    expect(installed).toEqual([22, 24]);
+    expect(pkg.engines.node).toBe('^20.6.0 || ^22.0.0 || ^24.0.0');
+    const majors = [...pkg.engines.node.matchAll(/\^(\d+)\./g)].map((m) => Number(m[1]));
+    expect(majors).toEqual([20, ...installed]);
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    expect(readme).toContain(
+      `Node.js ${majors.slice(0, -1).join(', ')} or ${majors.at(-1) ?? ''} (CI runs the unit suite on each)`,
+    );
   });
 
   it('states the prom-client range newMetrics checks', () => {
