@@ -24,6 +24,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { nodeNextCompilerOptions } from './helpers/node-next-project';
 import { runCommand } from './helpers/run-command';
 import { tempDir, type TempDir } from './helpers/temp-dir';
 
@@ -114,16 +115,7 @@ async function makeProject(dir: string): Promise<void> {
   await writeFile(
     join(dir, 'esm', 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022',
-        module: 'NodeNext',
-        moduleResolution: 'NodeNext',
-        strict: true,
-        skipLibCheck: true,
-        types: ['node'],
-        outDir: 'out',
-        rootDir: '.',
-      },
+      compilerOptions: nodeNextCompilerOptions({ skipLibCheck: true, rootDir: '.' }),
       include: ['*.ts'],
     }),
   );

@@ -17,6 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { nodeNextCompilerOptions } from '../helpers/node-next-project';
 import { startHttpReceiver, type Receiver } from '../helpers/otlp-receivers';
 import { runCommand, type CommandResult } from '../helpers/run-command';
 import { tempDir, type TempDir } from '../helpers/temp-dir';
@@ -81,16 +82,10 @@ async function compile(dir: string, file: string): Promise<void> {
   await writeFile(
     path.join(dir, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022',
-        module: 'NodeNext',
-        moduleResolution: 'NodeNext',
-        strict: true,
+      compilerOptions: nodeNextCompilerOptions({
         skipLibCheck: false,
-        types: ['node'],
         typeRoots: [path.join(root, 'node_modules', '@types')],
-        outDir: 'out',
-      },
+      }),
       files: [file],
     }),
   );
