@@ -18,6 +18,8 @@ import { tracedBurst, type BurstResult } from '../helpers/traced-burst';
 
 const N = 100;
 const CHILD = 'spec/helpers/traced-burst-child.ts';
+/** A child process compiles and starts in seconds on a busy machine, more than jest's 5 s. */
+const CHILD_TEST_MS = 60_000;
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -62,13 +64,17 @@ describe('OTLP end to end', () => {
     expectEverySpan(result, receiver);
   });
 
-  it(`OTLP/HTTP (child process): all ${N} spans arrive, POSTed to exactly the endpoint URL`, async () => {
-    const receiver = await started(startHttpReceiver('/otlp/custom/v1/traces'));
-    const result = JSON.parse(await runTsChild(CHILD, ['burst', receiver.endpoint, String(N)])) as BurstResult;
-    expectEverySpan(result, receiver);
-    expect(receiver.paths.length).toBeGreaterThan(0);
-    expect(new Set(receiver.paths)).toEqual(new Set(['/otlp/custom/v1/traces']));
-  });
+  it(
+    `OTLP/HTTP (child process): all ${N} spans arrive, POSTed to exactly the endpoint URL`,
+    async () => {
+      const receiver = await started(startHttpReceiver('/otlp/custom/v1/traces'));
+      const result = JSON.parse(await runTsChild(CHILD, ['burst', receiver.endpoint, String(N)])) as BurstResult;
+      expectEverySpan(result, receiver);
+      expect(receiver.paths.length).toBeGreaterThan(0);
+      expect(new Set(receiver.paths)).toEqual(new Set(['/otlp/custom/v1/traces']));
+    },
+    CHILD_TEST_MS,
+  );
 
   it('loses nothing across several export batches: 1500 spans (batches of 512) all arrive', async () => {
     const receiver = await started(startGrpcReceiver());
@@ -81,25 +87,27 @@ describe('OTLP end to end', () => {
     expect(receiver.requests).toBeGreaterThanOrEqual(3);
   });
 
-  it('OTLP/HTTP (child process): a hung collector delays shutdown by at most exportTimeoutMillis + grace, and the process exits', async () => {
-    const hole = await startBlackHole();
-    cleanup.push(() => hole.close());
-    const exportTimeoutMillis = 300;
-    const out = await runTsChild(CHILD, [
-      'hang',
-      `http://127.0.0.1:${hole.port}/v1/traces`,
-      String(exportTimeoutMillis),
-    ]);
-    const { shutdownMs } = JSON.parse(out) as { shutdownMs: number };
-    expect(hole.connections()).toBeGreaterThan(0);
-    expect(shutdownMs).toBeLessThan(exportTimeoutMillis + SHUTDOWN_GRACE_MS);
-  });
+  it(
+    'OTLP/HTTP (child process): a hung collector delays shutdown by at most exportTimeoutMillis + grace, and the process exits',
+    async () => {
+      const hole = await startBlackHole();
+      cleanup.push(() => hole.close());
+      const exportTimeoutMillis = 300;
+      const out = await runTsChild(CHILD, [
+        'hang',
+        `http://127.0.0.1:${hole.port}/v1/traces`,
+        String(exportTimeoutMillis),
+      ]);
+      const { shutdownMs } = JSON.parse(out) as { shutdownMs: number };
+      expect(hole.connections()).toBeGreaterThan(0);
+      expect(shutdownMs).toBeLessThan(exportTimeoutMillis + SHUTDOWN_GRACE_MS);
+    },
+    CHILD_TEST_MS,
+  );
 
   describe('examples/tracing.ts', () => {
     const INBOUND_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
     const INBOUND_SPAN = '00f067aa0ba902b7';
-    /** A child process compiles and starts in seconds on a busy machine, more than jest's 5 s. */
-    const EXAMPLE_TEST_MS = 60_000;
 
     it(
       'forwards the inbound traceparent untouched when nothing is exported',
@@ -113,7 +121,7 @@ describe('OTLP end to end', () => {
           ].join('\n'),
         );
       },
-      EXAMPLE_TEST_MS,
+      CHILD_TEST_MS,
     );
 
     it(
@@ -135,7 +143,7 @@ describe('OTLP end to end', () => {
           ].join('\n'),
         );
       },
-      EXAMPLE_TEST_MS,
+      CHILD_TEST_MS,
     );
 
     it.each([
@@ -152,7 +160,7 @@ describe('OTLP end to end', () => {
         expect(stderr.startsWith(`span export to ${endpoint} failed: `)).toBe(true);
         expect(stderr).toContain('ECONNREFUSED');
       },
-      EXAMPLE_TEST_MS,
+      CHILD_TEST_MS,
     );
   });
 });
