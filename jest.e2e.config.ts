@@ -13,4 +13,4 @@ const config: Config = {
   },
 };
 
-export default config;
+module.exports = config;

@@ -9,7 +9,10 @@
  * tracingMiddleware) on 127.0.0.1, sends one request carrying a traceparent through the
  * proxy, prints what the worker received and the exemplar the request left on
  * blockyard_proxy_request_seconds, then shuts down (flushing spans to the collector, if any).
+ * A failed export never throws into the app: OpenTelemetry reports it to its diag logger,
+ * which this example listens to, so that it can say the export failed and exit 1.
  */
+import { DiagLogLevel, diag } from '@opentelemetry/api';
 import express from 'express';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -46,8 +49,13 @@ function get(url: string, headers: Record<string, string>): Promise<{ status: nu
 
 async function main(): Promise<void> {
   const endpoint = process.argv[2] ?? '';
+  // Export failures go to OpenTelemetry's diag logger; keep them, to report at the end.
+  const exportProblems: string[] = [];
+  const keep = (message: string): void => void exportProblems.push(message);
+  const ignore = (): void => undefined;
+  diag.setLogger({ error: keep, warn: keep, info: ignore, debug: ignore, verbose: ignore }, DiagLogLevel.WARN);
   // Once, at start-up. "" exports nothing but still installs the W3C propagator.
-  const shutdown = await initTracing(endpoint);
+  const shutdown = await initTracing(endpoint, { exportTimeoutMillis: 2000 });
 
   // An OpenMetrics registry, so exemplars are kept (a plain registry works the same, without).
   const registry = new Registry<OpenMetricsContentType>();
@@ -96,8 +104,15 @@ async function main(): Promise<void> {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
-  await shutdown(); // flushes every pending span before it resolves
-  console.log(endpoint === '' ? 'no spans exported (no endpoint)' : `spans flushed to ${endpoint}`);
+  await shutdown(); // flushes every pending span (or gives up after exportTimeoutMillis + 1 s)
+  if (endpoint === '') {
+    console.log('no spans exported (no endpoint)');
+  } else if (exportProblems.length === 0) {
+    console.log(`spans flushed to ${endpoint}`);
+  } else {
+    console.error(`span export to ${endpoint} failed: ${exportProblems.join('; ')}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((err: unknown) => {

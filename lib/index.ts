@@ -110,5 +110,6 @@ export {
   type TracingMiddleware,
   type TracingMiddlewareOptions,
   type TracingOptions,
+  type TracingSampler,
   type TracingShutdown,
 } from './tracing';

@@ -19,6 +19,7 @@ import { WORKER_STATES } from './labels';
 import { messageOf } from './describe-value';
 
 import { OptionChecks } from './options';
+import { checkPromClientVersion } from './prom-client-support';
 import { runScrapeHooks } from './scrape-hooks';
 
 /**
@@ -104,10 +105,12 @@ export const METRIC_NAMES: readonly string[] = Object.freeze([
  * share state. The three `blockyard_workers{state}` series exist at 0 from the moment this
  * returns, so a dashboard never sees a missing series.
  *
- * Throws (at construction, never later) when `registry` is not a prom-client Registry or
- * already holds a collector of the same name.
+ * Throws (at construction, never later) when the prom-client installed is not a supported
+ * one (a peer dependency: `^15.1.1`; the message says what to install), when `registry` is
+ * not a prom-client Registry, or when it already holds a collector of the same name.
  */
 export function newMetrics(registry: Registry<RegistryContentType> = defaultRegistry): Metrics {
+  checkPromClientVersion('newMetrics');
   new OptionChecks('newMetrics').registry('registry', registry);
   const taken = METRIC_NAMES.filter((name) => registry.getSingleMetric(name) !== undefined);
   if (taken.length > 0) {

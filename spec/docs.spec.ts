@@ -14,9 +14,33 @@ import { tempDir, type TempDir } from './helpers/temp-dir';
 const ROOT = join(__dirname, '..');
 const TYPEDOC = join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc');
 
+/** A type in TypeDoc's JSON model, as far as this test reads it. */
+interface TypeDocType {
+  readonly type: string;
+  readonly name?: string;
+  readonly value?: unknown;
+  readonly types?: readonly TypeDocType[];
+}
+
+/** A reflection in TypeDoc's JSON model: a module, an export, or a property of an interface. */
+interface TypeDocReflection {
+  readonly name: string;
+  readonly flags?: { readonly isOptional?: boolean };
+  readonly type?: TypeDocType;
+  readonly children?: readonly TypeDocReflection[];
+}
+
 /** The part of TypeDoc's JSON model this test reads: one module per entry point, and their exports. */
 interface TypeDocProject {
-  readonly children?: readonly { readonly name: string; readonly children?: readonly { readonly name: string }[] }[];
+  readonly children?: readonly TypeDocReflection[];
+}
+
+/** A type as the README writes it (a union's bars escaped, as inside a Markdown table). */
+function typeText(t: TypeDocType | undefined): string {
+  if (t === undefined) return '?';
+  if (t.type === 'union') return (t.types ?? []).map(typeText).join(' \\| ');
+  if (t.type === 'literal') return String(t.value);
+  return t.name ?? t.type;
 }
 
 /** The module names the entry points declare (`@module`), as packages import them. */
@@ -28,6 +52,7 @@ let run: CommandResult;
 let modules: string[];
 let exported: string[];
 let exportedForTesting: string[];
+let rootModule: TypeDocReflection | undefined;
 
 beforeAll(async () => {
   out = await tempDir('blockyard-typedoc-');
@@ -42,6 +67,7 @@ beforeAll(async () => {
   modules = (project.children ?? []).map((m) => m.name).sort();
   const exportsOf = (module: string): string[] =>
     (project.children?.find((m) => m.name === module)?.children ?? []).map((c) => c.name).sort();
+  rootModule = project.children?.find((m) => m.name === ROOT_MODULE);
   exported = exportsOf(ROOT_MODULE);
   exportedForTesting = exportsOf(TESTING_MODULE);
 }, 90_000);
@@ -112,5 +138,25 @@ describe("the README's API reference", () => {
     ['lib/testing/index.ts', 'testing', () => exportedForTesting],
   ] as const)('names nothing in the part of %s that it does not export', async (_file, part, exports) => {
     expect((await listed())[part].filter((name) => !exports().includes(name))).toEqual([]);
+  });
+
+  it('lists every field of ActiveWorker with its type, the required ones and the optional ones apart', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const row = /^\| `ActiveWorker` \|.*$/m.exec(readme)?.[0] ?? '';
+    const [required = '', optional = ''] = row.split('Optional:');
+    expect(required).toContain('Required:');
+    const fields = rootModule?.children?.find((c) => c.name === 'ActiveWorker')?.children ?? [];
+    expect(fields.map((f) => f.name).sort()).toEqual([
+      'appId',
+      'bundleId',
+      'draining',
+      'idleSince',
+      'sessions',
+      'startedAt',
+    ]);
+    for (const field of fields) {
+      const text = `\`${field.name}${field.flags?.isOptional === true ? '?' : ''}: ${typeText(field.type)}\``;
+      expect(field.flags?.isOptional === true ? optional : required).toContain(text);
+    }
   });
 });

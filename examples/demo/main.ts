@@ -15,7 +15,8 @@
  *    `transitions$`;
  * 4. one line per tick from `counts$`, and every report of `errors$` (none in a normal run);
  * 5. on SIGINT / SIGTERM (or after `--duration`): stop the simulation, `tracker.stop()`, end
- *    the event streams, close the server, and let the process exit 0 with nothing left open.
+ *    the event streams, close the server, and let the process exit 0 with nothing left open
+ *    (through `npm start`, npm itself then ends with 130 on Ctrl-C, and the demo says so).
  *
  * Run `npm start -- --help` for the flags.
  *
@@ -24,6 +25,7 @@
 import { Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import { WorkerStateTracker, newMetrics, serveMetrics, type MetricsServer } from '../../lib';
+import { formatErrorLine } from './error-line';
 import { USAGE, parseFlags, type DemoFlags } from './flags';
 import { LivePage } from './page';
 import { OrchestratorSimulator, addSummary, emptySummary } from './simulator';
@@ -63,9 +65,7 @@ export async function startDemo(flags: DemoFlags, output: DemoOutput): Promise<R
   subscriptions.push(
     tracker.errors$.subscribe((error) => {
       trackerErrors += 1;
-      output.err(
-        `tracker error (${error.origin}${error.field === undefined ? '' : `, ${error.field}`}): ${error.message}`,
-      );
+      output.err(formatErrorLine(error));
     }),
   );
 
@@ -152,9 +152,7 @@ export async function main(argv: readonly string[], output: DemoOutput): Promise
   try {
     demo = await startDemo(flags, output);
   } catch (err) {
-    // serveMetrics keeps the listen error as its cause.
-    const cause = err instanceof Error ? err.cause : undefined;
-    const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? (err as NodeJS.ErrnoException).code;
+    const code = (err as NodeJS.ErrnoException).code; // serveMetrics: EADDRINUSE for a port in use
     const hint = code === 'EADDRINUSE' ? ` (port ${flags.port} is taken; try --port 0 for a free one)` : '';
     output.err(`demo: cannot start: ${err instanceof Error ? err.message : String(err)}${hint}`);
     return 1;
@@ -176,6 +174,11 @@ export async function main(argv: readonly string[], output: DemoOutput): Promise
   await demo.stop();
   process.off('SIGINT', force);
   output.out(`stopped (${why}); ${demo.trackerErrors()} tracker errors`);
+  // Ctrl-C reaches npm too: it waits for the demo, then ends by the same signal, whatever the
+  // demo's exit code. Say so, rather than let the shell's 130 look like a failure.
+  if (why === 'SIGINT' && process.env.npm_lifecycle_event !== undefined) {
+    output.out('the demo exits 0; npm, interrupted too, ends with status 130 (128 + SIGINT)');
+  }
   return 0;
 }
 

@@ -38,8 +38,11 @@ export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void
 
 /**
  * Serves `registry` (default: prom-client's global registry, where `newMetrics()` registers
- * by default) to scrapers. `registry` may also be a {@link MetricsSource}, such as cluster
- * mode's `ClusterAggregator`.
+ * by default) to scrapers. `registry` may also be the `Metrics` that `newMetrics()` returns
+ * (its registry is served), or a {@link MetricsSource}, such as cluster mode's
+ * `ClusterAggregator`. Serving the default registry while every `WorkerStateTracker` records
+ * into another one emits a process warning once, at the first scrape: that scrape holds none
+ * of their metrics.
  *
  * Answers GET and HEAD with the exposition (200), or with the families its `name[]` query
  * parameters name (`?name[]=blockyard_workers&name[]=blockyard_proxy_requests_total`, as
@@ -47,7 +50,13 @@ export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void
  * `TypeError` naming the option at construction; the returned handler never throws.
  */
 export function metricsHandler(
-  registry: Registry<RegistryContentType> | MetricsSource = defaultRegistry,
+  registry:
+    | Registry<RegistryContentType>
+    | MetricsSource
+    | {
+        /** The registry to serve, as in the `Metrics` of `newMetrics()`. */
+        readonly registry: Registry;
+      } = defaultRegistry,
   options: MetricsHandlerOptions = {},
 ): MetricsHandler {
   const check = new OptionChecks('metricsHandler');

@@ -6,6 +6,7 @@
  */
 import type { Registry } from 'prom-client';
 import { isRegistry, type OptionChecks } from '../options';
+import { warnIfTrackersRecordElsewhere } from '../tracked-registries';
 
 /**
  * Where a scrape's metrics come from. A plain prom-client `Registry` is one (the handlers wrap
@@ -33,16 +34,37 @@ function isMetricsSource(value: unknown): value is MetricsSource {
 }
 
 /**
- * Accepts a prom-client `Registry` or a {@link MetricsSource}, and throws a `TypeError` naming
- * the `registry` option of `check`'s owner for anything else (at construction, never at scrape
- * time).
+ * Accepts a prom-client `Registry`, a {@link MetricsSource}, or an object holding the registry
+ * to serve under `registry` (the `Metrics` that `newMetrics()` returns), and throws a
+ * `TypeError` naming the `registry` option of `check`'s owner for anything else (at
+ * construction, never at scrape time).
  * @internal
  */
 export function toMetricsSource(value: unknown, check: OptionChecks): MetricsSource {
   if (isMetricsSource(value)) return value;
-  if (isRegistry(value)) {
-    const registry = value;
-    return { registry, gather: () => Promise.resolve(registry) };
+  if (isRegistry(value)) return registrySource(value);
+  const held = holdsRegistry(value);
+  if (held !== undefined) return registrySource(held);
+  return check.reject('registry', 'a prom-client Registry, a MetricsSource, or the object newMetrics() returns', value);
+}
+
+/** The registry an object holds under `registry` (as `Metrics` does), if it holds one. */
+function holdsRegistry(value: unknown): Registry | undefined {
+  try {
+    const registry = (value as { registry?: unknown } | null)?.registry;
+    return isRegistry(registry) ? registry : undefined;
+  } catch {
+    return undefined;
   }
-  return check.reject('registry', 'a prom-client Registry or a MetricsSource', value);
+}
+
+/** A registry as a source: gathering resolves to the registry itself. */
+function registrySource(registry: Registry): MetricsSource {
+  return {
+    registry,
+    gather: () => {
+      warnIfTrackersRecordElsewhere(registry);
+      return Promise.resolve(registry);
+    },
+  };
 }

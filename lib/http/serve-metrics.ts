@@ -21,8 +21,18 @@ import { plainText, writeResponse } from './plain-response';
 
 /** Options of {@link serveMetrics}: the listener's, plus every option of `metricsHandler`. */
 export interface ServeMetricsOptions extends MetricsHandlerOptions {
-  /** What to serve (default: prom-client's global registry). See `metricsHandler`. */
-  readonly registry?: Registry<RegistryContentType> | MetricsSource;
+  /**
+   * What to serve (default: prom-client's global registry): a `Registry`, the `Metrics` that
+   * `newMetrics()` returns (its registry is served), or a {@link MetricsSource}. See
+   * `metricsHandler`.
+   */
+  readonly registry?:
+    | Registry<RegistryContentType>
+    | MetricsSource
+    | {
+        /** The registry to serve, as in the `Metrics` of `newMetrics()`. */
+        readonly registry: Registry;
+      };
   /**
    * The address to bind (default `127.0.0.1`). Bind a wider one only behind a firewall or
    * with a `token`: metrics describe your workload.
@@ -71,8 +81,9 @@ const OPTION_NAMES: readonly string[] = Object.freeze([...LISTENER_OPTION_NAMES,
 
 /**
  * Starts a metrics listener and resolves once it is listening. Throws a `TypeError` naming
- * the option at once when an option is wrong; rejects when the address cannot be bound (a
- * port in use). Once listening, nothing it does throws into the host.
+ * the option at once when an option is wrong; rejects when the address cannot be bound, with
+ * the system's `code` on the error (`EADDRINUSE` for a port in use) and Node's error as its
+ * `cause`. Once listening, nothing it does throws into the host.
  */
 export function serveMetrics(options: ServeMetricsOptions = {}): Promise<MetricsServer> {
   const check = new OptionChecks('serveMetrics');
@@ -125,9 +136,16 @@ export function serveMetrics(options: ServeMetricsOptions = {}): Promise<Metrics
   });
 
   return new Promise<MetricsServer>((resolve, reject) => {
-    const onListenError = (err: Error): void => {
+    const onListenError = (err: NodeJS.ErrnoException): void => {
       server.off('listening', onListening);
-      reject(new Error(`serveMetrics: cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+      // The system's code (EADDRINUSE, EACCES, EADDRNOTAVAIL) on the error itself, where
+      // callers look for it, as on the error Node's own listen() reports.
+      const error: NodeJS.ErrnoException = new Error(`serveMetrics: cannot listen on ${host}:${port}: ${err.message}`, {
+        cause: err,
+      });
+      if (err.code !== undefined) error.code = err.code;
+      if (err.syscall !== undefined) error.syscall = err.syscall;
+      reject(error);
     };
     const onListening = (): void => {
       server.off('error', onListenError);

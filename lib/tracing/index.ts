@@ -11,7 +11,7 @@ export {
   type FastifyRequestLike,
   type FastifyTracingHooks,
 } from './fastify-tracing';
-export { initTracing, type TracingOptions, type TracingShutdown } from './init-tracing';
+export { initTracing, type TracingOptions, type TracingSampler, type TracingShutdown } from './init-tracing';
 export { injectTraceHeaders, type HeaderSetter, type OutgoingHeaders } from './inject-trace-headers';
 export { parseOtlpEndpoint, type OtlpEndpoint } from './otlp-endpoint';
 export type { TracingMiddlewareOptions } from './request-span';

@@ -14,7 +14,8 @@
  *
  * The SDK (context manager, propagators, resources, the tracer provider) and the exporters are
  * loaded when `initTracing` is first called, never when the package is: a host that only
- * serves metrics loads none of them.
+ * serves metrics loads none of them, and need not install them (they are optional peer
+ * dependencies; see `optional-peers.ts` for the error when one is missing).
  *
  * Exporting never throws into the host: a collector that is down or hangs costs at most
  * `exportTimeoutMillis` per export, failures go to OpenTelemetry's `diag` logger, and
@@ -22,11 +23,22 @@
  *
  * @packageDocumentation
  */
-import { context, diag, propagation, trace } from '@opentelemetry/api';
-import type { BasicTracerProvider, Sampler, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import {
+  context,
+  diag,
+  propagation,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type SpanKind,
+  type TraceState,
+} from '@opentelemetry/api';
+import type { BasicTracerProvider, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { messageOf } from '../describe-value';
 import { stopFunction, type StopFunction } from '../lifecycle';
 import { MAX_TIMER_MS, OptionChecks } from '../options';
+import { loadTracingPeers, type TracingPeer } from './optional-peers';
 import { parseOtlpEndpoint, type OtlpEndpoint } from './otlp-endpoint';
 
 /** The `service.name` of exported spans unless {@link TracingOptions.serviceName} says otherwise. */
@@ -59,7 +71,35 @@ export interface TracingOptions {
    * Which traces to record. Default: the OpenTelemetry SDK's (`OTEL_TRACES_SAMPLER` when set,
    * otherwise parent-based always-on, as in the Go server).
    */
-  readonly sampler?: Sampler;
+  readonly sampler?: TracingSampler;
+}
+
+/**
+ * What {@link TracingOptions.sampler} takes: an OpenTelemetry SDK `Sampler`, such as
+ * `ParentBasedSampler` or `TraceIdRatioBasedSampler` of `@opentelemetry/sdk-trace-base`.
+ * Described here by its shape, in the types of `@opentelemetry/api`, so that this package's
+ * types compile in a host that does not install the SDK (an optional peer dependency, which a
+ * host that only serves metrics leaves out).
+ */
+export interface TracingSampler {
+  /** Decides whether a span is recorded and sampled: the SDK's `Sampler.shouldSample`. */
+  shouldSample(
+    context: Context,
+    traceId: string,
+    spanName: string,
+    spanKind: SpanKind,
+    attributes: Attributes,
+    links: Link[],
+  ): {
+    /** The SDK's `SamplingDecision`: 0 not recorded, 1 recorded, 2 recorded and sampled. */
+    readonly decision: number;
+    /** Attributes the sampler adds to the span. */
+    readonly attributes?: Readonly<Attributes>;
+    /** The trace state the span carries, when the sampler changes it. */
+    readonly traceState?: TraceState;
+  };
+  /** The sampler's name and configuration, for diagnostics. */
+  toString(): string;
 }
 
 /**
@@ -74,7 +114,7 @@ const OPTION_NAMES: readonly (keyof TracingOptions)[] = ['serviceName', 'exportT
 interface Settings {
   readonly serviceName: string;
   readonly exportTimeoutMillis: number;
-  readonly sampler: Sampler | undefined;
+  readonly sampler: TracingSampler | undefined;
 }
 
 /** The set-up whose globals are installed now, if any. */
@@ -97,7 +137,9 @@ let queue: Promise<unknown> = Promise.resolve();
  * no-op. Concurrent calls are applied one after another, in call order.
  *
  * Rejects, before touching any global, with a `TypeError` naming the option for a bad
- * option, and with an `Error` quoting the endpoint when the endpoint cannot be parsed.
+ * option, with an `Error` quoting the endpoint when the endpoint cannot be parsed, and with an
+ * `Error` naming the packages and the `npm install` command when an OpenTelemetry package it
+ * needs is not installed (the SDK always; with an endpoint, the exporter of its protocol).
  * Collector trouble never rejects and never throws: see {@link TracingOptions.exportTimeoutMillis}.
  */
 export async function initTracing(endpoint: string, options: TracingOptions = {}): Promise<TracingShutdown> {
@@ -105,8 +147,12 @@ export async function initTracing(endpoint: string, options: TracingOptions = {}
   if (typeof endpoint !== 'string') check.reject('endpoint', 'a string ("" to disable export)', endpoint);
   const settings = checkOptions(options, check);
   const target = endpoint === '' ? undefined : parseOtlpEndpoint(endpoint);
-  const sdk = await loadSdk();
-  const exporter = target === undefined ? undefined : await createExporter(target, settings.exportTimeoutMillis);
+  const sdk = await loadSdk(target);
+  // The URL's scheme picks the credentials (http: plaintext, https: TLS) in both exporters.
+  const exporter =
+    target === undefined || sdk.exporter === undefined
+      ? undefined
+      : new sdk.exporter.OTLPTraceExporter({ url: target.url, timeoutMillis: settings.exportTimeoutMillis });
   const run = queue.then(async () => {
     if (current !== undefined) await current.shutdown();
     return install(sdk, exporter, settings);
@@ -126,32 +172,35 @@ function checkOptions(options: TracingOptions, check: OptionChecks): Settings {
   };
 }
 
-/** The SDK parts every set-up installs. */
+/** The SDK parts a set-up installs, and the exporter module its endpoint needs. */
 type Sdk = Awaited<ReturnType<typeof loadSdk>>;
 
-/** Loads the SDK parts on first use: the package root loads none of them (see the module comment). */
-async function loadSdk() {
-  const [asyncHooks, core, resources, traceBase] = await Promise.all([
-    import('@opentelemetry/context-async-hooks'),
-    import('@opentelemetry/core'),
-    import('@opentelemetry/resources'),
-    import('@opentelemetry/sdk-trace-base'),
-  ]);
-  return { asyncHooks, core, resources, traceBase };
+/** What both OTLP exporter packages export: the exporter class, configured alike. */
+interface ExporterModule {
+  readonly OTLPTraceExporter: new (config: { url: string; timeoutMillis: number }) => SpanExporter;
 }
 
 /**
- * The OTLP exporter for `target`. Loaded on demand, so a host that never exports (or only
- * over HTTP) never loads gRPC.
+ * Loads the SDK parts on first use (the package root loads none of them, see the module
+ * comment), and the exporter of `target`'s protocol: a host that never exports (or only over
+ * HTTP) never loads gRPC. Rejects naming every package that is not installed.
  */
-async function createExporter(target: OtlpEndpoint, timeoutMillis: number): Promise<SpanExporter> {
-  // The URL's scheme picks the credentials (http: plaintext, https: TLS) in both exporters.
-  if (target.protocol === 'grpc') {
-    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc');
-    return new OTLPTraceExporter({ url: target.url, timeoutMillis });
-  }
-  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
-  return new OTLPTraceExporter({ url: target.url, timeoutMillis });
+function loadSdk(target: OtlpEndpoint | undefined) {
+  const exporter: readonly [TracingPeer, () => Promise<ExporterModule>] | undefined =
+    target === undefined
+      ? undefined
+      : target.protocol === 'grpc'
+        ? ['@opentelemetry/exporter-trace-otlp-grpc', () => import('@opentelemetry/exporter-trace-otlp-grpc')]
+        : ['@opentelemetry/exporter-trace-otlp-http', () => import('@opentelemetry/exporter-trace-otlp-http')];
+  const purpose =
+    target === undefined ? 'tracing' : `exporting over OTLP/${target.protocol === 'grpc' ? 'gRPC' : 'HTTP'}`;
+  return loadTracingPeers('initTracing', purpose, {
+    asyncHooks: ['@opentelemetry/context-async-hooks', () => import('@opentelemetry/context-async-hooks')],
+    core: ['@opentelemetry/core', () => import('@opentelemetry/core')],
+    resources: ['@opentelemetry/resources', () => import('@opentelemetry/resources')],
+    traceBase: ['@opentelemetry/sdk-trace-base', () => import('@opentelemetry/sdk-trace-base')],
+    exporter,
+  });
 }
 
 function install(sdk: Sdk, exporter: SpanExporter | undefined, settings: Settings): TracingShutdown {

@@ -15,9 +15,15 @@ import { MAX_TIMER_MS } from '../options';
 /** How many times in a row a caller's tick Observable may error before ticking stops. @internal */
 export const MAX_TICK_RETRIES = 5;
 
-/** Whether `tick` is a valid period in milliseconds or an Observable. @internal */
+/**
+ * Whether `tick` is a valid period, an integer number of milliseconds from 1 to
+ * {@link MAX_TIMER_MS} (Node's timers truncate a fraction and cannot wait longer), or an
+ * Observable. @internal
+ */
 export function isValidTick(tick: unknown): tick is number | Observable<unknown> {
-  return isObservable(tick) || (typeof tick === 'number' && tick > 0 && tick <= MAX_TIMER_MS);
+  return (
+    isObservable(tick) || (Number.isSafeInteger(tick) && (tick as number) >= 1 && (tick as number) <= MAX_TIMER_MS)
+  );
 }
 
 /**

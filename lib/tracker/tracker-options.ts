@@ -16,7 +16,7 @@ export interface WorkerStateTrackerOptions {
   /** The collectors to feed, from `newMetrics()`. */
   readonly metrics: Metrics;
   /**
-   * When to reconcile: a period in milliseconds (1 … 2^31-1), or any Observable whose
+   * When to reconcile: a period in milliseconds (an integer, 1 … 2^31-1), or any Observable whose
    * emissions are ticks (for instance a Subject the orchestrator emits on at the end of its
    * own autoscaler tick).
    */
@@ -169,7 +169,7 @@ export function checkTrackerOptions(options: WorkerStateTrackerOptions): Tracker
   if (!isValidTick(options.tick)) {
     check.reject(
       'tick',
-      `a period in milliseconds (a number above 0, at most ${MAX_TIMER_MS}) or an Observable`,
+      `a period in milliseconds (an integer from 1 to ${MAX_TIMER_MS}) or an Observable`,
       options.tick,
     );
   }

@@ -26,6 +26,7 @@ import { Subject, type Observable, type Subscription } from 'rxjs';
 import { messageOf } from '../describe-value';
 import type { TelemetryError } from '../errors';
 import { EventRecorder, newBoundedAppLabels, type TelemetryEvent } from '../events';
+import { noteTrackedRegistry } from '../tracked-registries';
 import { AppWorkersGauge } from './app-workers-gauge';
 import { ErrorChannel } from './error-channel';
 import { GuardedObservable } from './guarded-observable';
@@ -90,6 +91,7 @@ export class WorkerStateTracker {
 
   constructor(options: WorkerStateTrackerOptions) {
     const settings = checkTrackerOptions(options);
+    noteTrackedRegistry(settings.metrics.registry); // for the warning of a scrape of the wrong registry
     const errors = this.errors;
     // Registered first: a name already taken throws here, before anything else is set up.
     const collectors = registerOptInCollectors(settings);
@@ -104,10 +106,11 @@ export class WorkerStateTracker {
       health,
     });
     this.recorder = new EventRecorder(settings.metrics, { apps, report });
-    // What a subscriber throws is reported, naming the stream; it never ends a stream.
+    // What a subscriber throws is reported, the stream named in the message and in `field`;
+    // it never ends a stream.
     const guarded = <T>(stream: Observable<T>, name: string): Observable<T> =>
       new GuardedObservable(stream, (err) =>
-        errors.report('subscriber', `a subscriber threw: ${messageOf(err)}`, name, err),
+        errors.report('subscriber', `a subscriber of ${name} threw: ${messageOf(err)}`, name, err),
       );
     this.counts$ = guarded(this.reconciliation.counts$, 'counts$');
     this.countsByApp$ = guarded(this.reconciliation.countsByApp$, 'countsByApp$');

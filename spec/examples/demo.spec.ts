@@ -9,6 +9,7 @@ import { Subject } from 'rxjs';
 import {
   STATUS_CLASSES,
   STOP_REASONS,
+  TelemetryError,
   WORKER_STATES,
   WorkerStateTracker,
   deriveStateCounts,
@@ -37,6 +38,7 @@ import {
   emptySummary,
   type StepSummary,
 } from '../../examples/demo/simulator';
+import { formatErrorLine } from '../../examples/demo/error-line';
 import { describeSummary, formatTickLine } from '../../examples/demo/tick-line';
 import { CONTRACT, OPT_IN } from '../helpers/contract';
 import { startDemoProcess } from '../helpers/demo-process';
@@ -321,6 +323,31 @@ describe('the tick line', () => {
         'requests 31 (5xx 1, unknown app 2)',
     );
     expect(describeSummary({ ...emptySummary(), auditEntriesDropped: 3 })).toBe('audit dropped 3');
+  });
+});
+
+describe('the error line', () => {
+  it('names the origin, and the field only when there is one', () => {
+    expect(
+      formatErrorLine(
+        new TelemetryError('subscriber', 'a subscriber of counts$ threw: page gone', { field: 'counts$' }),
+      ),
+    ).toBe('tracker error (subscriber, counts$): a subscriber of counts$ threw: page gone');
+    expect(formatErrorLine(new TelemetryError('source', 'the snapshot source threw: database down'))).toBe(
+      'tracker error (source): the snapshot source threw: database down',
+    );
+  });
+
+  it('prints what a throwing subscriber of the demo tracker reports, naming the stream', () => {
+    const tracker = new WorkerStateTracker({ metrics: newMetrics(new Registry()), tick: new Subject<void>() });
+    const lines: string[] = [];
+    tracker.errors$.subscribe((e) => lines.push(formatErrorLine(e)));
+    tracker.events$.subscribe(() => {
+      throw new Error('page gone');
+    });
+    tracker.record({ type: 'bundle_uploaded' });
+    tracker.stop();
+    expect(lines).toEqual(['tracker error (subscriber, events$): a subscriber of events$ threw: page gone']);
   });
 });
 
@@ -620,7 +647,26 @@ describe('the demo as a program', () => {
         expect(exit).toEqual({ code: 0, signal: null });
       }
       expect(demo.stdout()).toMatch(/#\d+ +busy +\d+ +idle +\d+ +draining +\d+ +sessions +\d+/);
-      expect(demo.stdout()).toContain('stopped (SIGINT); 0 tracker errors');
+      expect(demo.stdout()).toMatch(/\nstopped \(SIGINT\); 0 tracker errors\n$/); // run without npm: nothing about it
+      expect(demo.stderr()).toBe('');
+    },
+    CHILD_TEST_MS,
+  );
+
+  it(
+    'Ctrl-C through npm start: the demo stops cleanly and says that npm, interrupted too, ends with 130',
+    async () => {
+      const demo = startDemoProcess(['--port', '0', '--tick', '50'], { npm: true });
+      try {
+        await demo.urls();
+      } finally {
+        // npm waits for the demo, then ends by the signal itself: a shell shows 130.
+        const exit = await demo.stop('SIGINT');
+        expect(exit).toEqual({ code: null, signal: 'SIGINT' });
+      }
+      expect(demo.stdout()).toMatch(
+        /\nstopped \(SIGINT\); 0 tracker errors\nthe demo exits 0; npm, interrupted too, ends with status 130 \(128 \+ SIGINT\)\n$/,
+      );
       expect(demo.stderr()).toBe('');
     },
     CHILD_TEST_MS,

@@ -35,13 +35,21 @@ export interface DemoProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<DemoExit>;
 }
 
-/** Starts the demo with `args` (ts-node, transpile only, as `npm start` does). */
-export function startDemoProcess(args: readonly string[]): DemoProcess {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', MAIN, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
+/**
+ * Starts the demo with `args` (ts-node, transpile only, as `npm start` does). With `npm: true`
+ * it runs `npm start -- args` in a process group of its own, and `stop()` signals the whole
+ * group, as a terminal's Ctrl-C does: npm, its shell and the demo all get the signal.
+ */
+export function startDemoProcess(args: readonly string[], { npm = false } = {}): DemoProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
+  delete env.npm_lifecycle_event; // as a user's shell has it; npm sets it for its scripts
+  const child = npm
+    ? spawn('npm', ['start', '--', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env, detached: true })
+    : spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', MAIN, ...args], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env,
+      });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
@@ -68,9 +76,13 @@ export function startDemoProcess(args: readonly string[]): DemoProcess {
     waitUntil('the demo to exit', () => exit, { timeoutMs, intervalMs: 25 });
 
   const stop = async (signal: NodeJS.Signals = 'SIGINT', timeoutMs = 10_000): Promise<DemoExit> => {
-    if (exit === undefined) child.kill(signal);
+    if (exit === undefined) {
+      if (npm && child.pid !== undefined) process.kill(-child.pid, signal);
+      else child.kill(signal);
+    }
     return waitForExit(timeoutMs).catch((e: unknown) => {
-      child.kill('SIGKILL');
+      if (npm && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      else child.kill('SIGKILL');
       throw e;
     });
   };

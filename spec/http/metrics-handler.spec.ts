@@ -652,8 +652,19 @@ describe('metricsHandler: options', () => {
 
   it('rejects what is not a registry', () => {
     expect(() => metricsHandler({} as unknown as Registry)).toThrow(
-      new TypeError('metricsHandler: registry must be a prom-client Registry or a MetricsSource, got an object'),
+      new TypeError(
+        'metricsHandler: registry must be a prom-client Registry, a MetricsSource, or the object newMetrics() returns, got an object',
+      ),
     );
+  });
+
+  it('serves the registry of the object newMetrics returns', async () => {
+    const registry = new Registry();
+    const metrics = newMetrics(registry);
+    metrics.bundlesUploaded.inc(2);
+    const server = await listen(metricsHandler(metrics));
+    keepServer(server);
+    expect((await httpRequest(`${server.origin}/metrics`)).text).toBe(await registry.metrics());
   });
 
   it("serves prom-client's global registry when given none", async () => {

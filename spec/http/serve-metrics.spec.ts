@@ -109,6 +109,83 @@ describe('serveMetrics: the listener', () => {
       .map((l) => l.split(' ')[2]);
     expect(families).toEqual(METRIC_NAMES);
   });
+
+  it('serves the registry of the object newMetrics returns, given as the registry', async () => {
+    const registry = new Registry();
+    const metrics = newMetrics(registry);
+    metrics.workersSpawned.inc(3);
+    const served = await start({ registry: metrics });
+    const text = (await httpRequest(served.url)).text;
+    expect(valueOf(parseExposition(text), 'blockyard_workers_spawned_total')).toBe(3);
+    expect(text).toBe(await registry.metrics());
+  });
+});
+
+describe("serveMetrics: prom-client's default registry while the trackers record elsewhere", () => {
+  // Each case loads the library and prom-client afresh: the default registry and the note of
+  // where trackers record are the process's, once per module instance.
+  type Lib = typeof import('../../lib');
+  type PromClient = typeof import('prom-client');
+
+  async function scenario(body: (lib: Lib, promClient: PromClient) => Promise<void>): Promise<unknown[][]> {
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      await jest.isolateModulesAsync(async () => {
+        await body(await import('../../lib'), await import('prom-client'));
+      });
+      return warn.mock.calls;
+    } finally {
+      warn.mockRestore();
+    }
+  }
+
+  async function scrapeTwice(served: MetricsServer): Promise<string> {
+    await httpRequest(served.url);
+    return (await httpRequest(served.url)).text;
+  }
+
+  it('warns once, naming the fix, when a tracker records into another registry', async () => {
+    const calls = await scenario(async (lib, promClient) => {
+      const tracker = new lib.WorkerStateTracker({ metrics: lib.newMetrics(new promClient.Registry()), tick: 1000 });
+      const served = await lib.serveMetrics({ port: 0 });
+      running.push(served);
+      expect(await scrapeTwice(served)).not.toContain('blockyard_');
+      await tracker.close();
+    });
+    expect(calls).toEqual([
+      [
+        "blockyard-telemetry: a scrape served prom-client's default registry, but every WorkerStateTracker records " +
+          'into another registry, so the scrape holds none of their metrics. Serve that registry: serveMetrics({ ' +
+          'registry: metrics }) or metricsHandler(metrics), with metrics from newMetrics(registry).',
+        { code: 'BLOCKYARD_TELEMETRY_REGISTRY' },
+      ],
+    ]);
+  });
+
+  it('stays quiet when a tracker records into the default registry, or when no tracker exists', async () => {
+    const calls = await scenario(async (lib, promClient) => {
+      const served = await lib.serveMetrics({ port: 0 });
+      running.push(served);
+      await scrapeTwice(served); // no tracker yet
+      const own = new lib.WorkerStateTracker({ metrics: lib.newMetrics(new promClient.Registry()), tick: 1000 });
+      const tracker = new lib.WorkerStateTracker({ metrics: lib.newMetrics(), tick: 1000 });
+      expect(await scrapeTwice(served)).toContain('blockyard_workers_active 0');
+      await Promise.all([own.close(), tracker.close()]);
+    });
+    expect(calls).toEqual([]);
+  });
+
+  it('stays quiet when the registry the trackers record into is the one served', async () => {
+    const calls = await scenario(async (lib, promClient) => {
+      const metrics = lib.newMetrics(new promClient.Registry());
+      const tracker = new lib.WorkerStateTracker({ metrics, tick: 1000 });
+      const served = await lib.serveMetrics({ registry: metrics, port: 0 });
+      running.push(served);
+      expect(await scrapeTwice(served)).toContain('blockyard_workers_active 0');
+      await tracker.close();
+    });
+    expect(calls).toEqual([]);
+  });
 });
 
 describe('serveMetrics: fallback', () => {
@@ -272,7 +349,7 @@ describe('serveMetrics: options', () => {
     [{ maxInFlight: 0 }, 'serveMetrics: maxInFlight must be a positive integer or Infinity, got number 0'],
     [
       { registry: 'default' },
-      'serveMetrics: registry must be a prom-client Registry or a MetricsSource, got "default"',
+      'serveMetrics: registry must be a prom-client Registry, a MetricsSource, or the object newMetrics() returns, got "default"',
     ],
   ])('throws at once for %j', (options, message) => {
     expect(() => serveMetrics({ registry: new Registry(), ...(options as object) })).toThrow(new TypeError(message));
@@ -287,11 +364,16 @@ describe('serveMetrics: options', () => {
     );
   });
 
-  it('rejects when the port is taken, leaving nothing open', async () => {
+  it('rejects when the port is taken, leaving nothing open, with code EADDRINUSE on the error itself', async () => {
     const first = await start({ registry: freshRegistry() });
     const { port } = first.server.address() as AddressInfo;
-    await expect(serveMetrics({ registry: freshRegistry(), port })).rejects.toThrow(
-      `serveMetrics: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}`,
-    );
+    const failed: unknown = await serveMetrics({ registry: freshRegistry(), port }).catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(Error);
+    expect(failed).toMatchObject({
+      message: `serveMetrics: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}`,
+      code: 'EADDRINUSE',
+      syscall: 'listen',
+      cause: { code: 'EADDRINUSE' },
+    });
   });
 });

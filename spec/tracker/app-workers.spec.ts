@@ -299,7 +299,7 @@ describe('countsByApp$', () => {
     tracker.feed(snapshot({ w1: idle({ appId: 'a' }) }));
     ticks.next();
     expect(errors.map((e) => [e.origin, e.field, e.message])).toEqual([
-      ['subscriber', 'countsByApp$', 'a subscriber threw: panel bug'],
+      ['subscriber', 'countsByApp$', 'a subscriber of countsByApp$ threw: panel bug'],
     ]);
     await tracker.close();
     expect(completed).toBe(true);

@@ -268,11 +268,11 @@ describe('subscribers cannot break the streams or the host', () => {
     ticks.next();
     tracker.record({ type: 'bundle_uploaded' });
     expect(emitted).toHaveLength(2);
-    expect(errors.map((e) => [e.origin, e.message])).toEqual([
-      ['subscriber', 'a subscriber threw: log sink bug'],
-      ['subscriber', 'a subscriber threw: dashboard bug'],
-      ['subscriber', 'a subscriber threw: dashboard bug'],
-      ['subscriber', 'a subscriber threw: audit bug'],
+    expect(errors.map((e) => [e.origin, e.field, e.message])).toEqual([
+      ['subscriber', 'transitions$', 'a subscriber of transitions$ threw: log sink bug'],
+      ['subscriber', 'counts$', 'a subscriber of counts$ threw: dashboard bug'],
+      ['subscriber', 'counts$', 'a subscriber of counts$ threw: dashboard bug'],
+      ['subscriber', 'events$', 'a subscriber of events$ threw: audit bug'],
     ]);
   });
 
@@ -292,7 +292,7 @@ describe('subscribers cannot break the streams or the host', () => {
     tracker.events$.subscribe((e) => seen.push(e.type));
     expect(() => tracker.record({ type: 'session_opened' })).not.toThrow();
     expect(seen).toEqual(['session_opened']);
-    expect(errors.map((e) => e.message)).toEqual(['a subscriber threw: raw subscriber bug']);
+    expect(errors.map((e) => e.message)).toEqual(['a subscriber of events$ threw: raw subscriber bug']);
   });
 
   it('an observer whose every property read throws is reported, not thrown out of subscribe()', () => {
@@ -309,7 +309,7 @@ describe('subscribers cannot break the streams or the host', () => {
       },
     );
     expect(() => tracker.counts$.subscribe(hostile)).not.toThrow();
-    expect(errors.map((e) => e.message)).toEqual(['a subscriber threw: no such thing']);
+    expect(errors.map((e) => e.message)).toEqual(['a subscriber of counts$ threw: no such thing']);
   });
 
   it('unsubscribing a piped chain unsubscribes it from the stream', () => {
@@ -594,10 +594,21 @@ describe('construction fails fast on bad options', () => {
       () => ({ metrics: { ...newMetrics(new Registry()), workersSpawned: 5 } as unknown as Metrics, tick: 10 }),
       /its workersSpawned is number 5, not a collector/,
     ],
-    ['a zero tick', () => ({ metrics: ok(), tick: 0 }), /tick must be a period in milliseconds .* got number 0/],
+    [
+      'a zero tick',
+      () => ({ metrics: ok(), tick: 0 }),
+      /^WorkerStateTracker: tick must be a period in milliseconds \(an integer from 1 to 2147483647\) or an Observable, got number 0$/,
+    ],
+    ['a fractional tick', () => ({ metrics: ok(), tick: 0.5 }), /tick must be .* got number 0.5$/],
+    ['a tick between integers', () => ({ metrics: ok(), tick: 1000.5 }), /tick must be .* got number 1000.5$/],
+    ['an infinite tick', () => ({ metrics: ok(), tick: Infinity }), /tick must be .* got number Infinity$/],
     ['a negative tick', () => ({ metrics: ok(), tick: -5 }), /got number -5/],
     ['a NaN tick', () => ({ metrics: ok(), tick: Number.NaN }), /got number NaN/],
-    ['a tick too long for a timer', () => ({ metrics: ok(), tick: 2 ** 31 }), /at most 2147483647/],
+    [
+      'a tick too long for a timer',
+      () => ({ metrics: ok(), tick: 2 ** 31 }),
+      /to 2147483647\) or an Observable, got number 2147483648$/,
+    ],
     ['a string tick', () => ({ metrics: ok(), tick: '1s' }), /got "1s"/],
     ['a promise tick', () => ({ metrics: ok(), tick: Promise.resolve() }), /got a Promise/],
     [
