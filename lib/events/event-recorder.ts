@@ -13,10 +13,10 @@
  * @packageDocumentation
  */
 import type { Counter } from 'prom-client';
-import { describeValue, messageOf } from '../describe-value';
+import { messageOf } from '../describe-value';
 import { TelemetryError } from '../errors';
 import { observeWithExemplar } from '../exemplars';
-import { AppOverflow, AppUnknown, STOP_REASONS, statusClassIndex, type StopReason } from '../labels';
+import { AppUnknown, STOP_REASONS, statusClassIndex, type StopReason } from '../labels';
 import type { Metrics } from '../metrics';
 import { onScrape } from '../scrape-hooks';
 import { BoundedAppLabels } from './app-labels';
@@ -74,7 +74,10 @@ const EVENT_EFFECTS: { readonly [K in TelemetryEventType]: Effect<K> } = {
 export interface EventRecorderOptions {
   /** The most distinct `app` label values; later apps are counted under `__overflow__`. */
   readonly maxApps: number;
-  /** Where rejected events, failed effects and the first overflow of `maxApps` are reported. */
+  /**
+   * Where rejected events, failed effects, app names too long for a label and the first
+   * overflow of `maxApps` are reported.
+   */
   readonly report: (error: TelemetryError) => void;
 }
 
@@ -91,15 +94,7 @@ export class EventRecorder {
   constructor(metrics: Metrics, options: EventRecorderOptions) {
     const report = options.report;
     this.report = report;
-    const apps = new BoundedAppLabels(options.maxApps, (app, max) =>
-      report(
-        new TelemetryError(
-          'bound',
-          `more than ${max} distinct app names; ${describeValue(app)} and later new apps are counted as ${AppOverflow}`,
-          { field: 'app' },
-        ),
-      ),
-    );
+    const apps = new BoundedAppLabels(options.maxApps, report);
     const stopped = Object.fromEntries(
       STOP_REASONS.map((reason) => [reason, metrics.workersStopped.labels(reason)]),
     ) as Record<StopReason, Counter.Internal>;
