@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { NEVER } from 'rxjs';
 import { AppOverflow, TelemetryError, WorkerStateTracker, type TelemetryEvent } from '../../lib';
+import { errorWithMessage, trappingProxy, unprintable } from '../helpers/hostile-values';
 import { trackerFixture } from '../helpers/tracker-fixture';
 import { scrape, scrapeValue, valueOf } from '../helpers/scrape';
 
@@ -203,11 +204,6 @@ function throwingOnRead(thrown: unknown): object {
   });
 }
 
-/** An Error whose `message` is `message`, whatever it is. */
-function errorWithMessage(message: unknown): Error {
-  return Object.defineProperty(new Error(), 'message', { value: message });
-}
-
 /** An object whose class (its constructor) is named `name`. */
 function instanceOfClassNamed(name: string): object {
   const constructor = Object.defineProperty(() => undefined, 'name', { value: name });
@@ -317,29 +313,13 @@ describe('bad events are reported, never recorded', () => {
     ['a getter throwing a symbol', throwingOnRead(Symbol('bare')), 'event', 'reading the event threw: Symbol(bare)'],
     [
       'a getter throwing an object whose toString throws',
-      throwingOnRead({
-        toString() {
-          throw new Error('no text');
-        },
-      }),
+      throwingOnRead(unprintable()),
       'event',
       'reading the event threw: an unprintable error (an object)',
     ],
     [
       'a getter throwing a Proxy whose every trap throws',
-      throwingOnRead(
-        new Proxy(
-          {},
-          {
-            get() {
-              throw new Error('trap');
-            },
-            getPrototypeOf() {
-              throw new Error('trap');
-            },
-          },
-        ),
-      ),
+      throwingOnRead(trappingProxy()),
       'event',
       'reading the event threw: an unprintable error (an unreadable value)',
     ],

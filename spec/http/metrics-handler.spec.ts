@@ -21,10 +21,12 @@ import { startExpressExample } from '../../examples/express';
 import { startFastifyExample } from '../../examples/fastify';
 import { deferred, type Deferred } from '../helpers/deferred';
 import { fillMetrics } from '../helpers/fill-metrics';
-import { httpRequest, type HttpAnswer } from '../helpers/http-client';
+import { errorWithMessage, trappingProxy, unprintable } from '../helpers/hostile-values';
+import { httpRequest } from '../helpers/http-client';
 import { listen, type TestServer } from '../helpers/http-server';
 import { openMetricsRegistry } from '../helpers/openmetrics-exemplars';
 import { parseExposition, valueOf } from '../helpers/scrape';
+import { within } from '../helpers/wait-until';
 
 const OPENMETRICS_ACCEPT = 'application/openmetrics-text; version=1.0.0';
 /** What Prometheus 2.x sends when it scrapes. */
@@ -316,6 +318,8 @@ describe('metricsHandler: bearer token', () => {
     ['a prefix of the token', { Authorization: `Bearer ${token.slice(0, 4)}` }],
     ['another scheme', { Authorization: `Basic ${token}` }],
     ['an empty bearer', { Authorization: 'Bearer ' }],
+    ['the token followed by more words', { Authorization: `Bearer ${token} junk` }],
+    ['the token twice', { Authorization: `Bearer ${token} ${token}` }],
   ])('answers 401, revealing nothing, to %s', async (_what, headers: Record<string, string>) => {
     const registry = new Registry();
     fillMetrics(newMetrics(registry));
@@ -450,10 +454,20 @@ describe('metricsHandler: limits', () => {
     held.open(2);
   });
 
-  it('releases the slot of a scraper that went away', async () => {
+  it('releases the slot of a scraper that went away: with maxInFlight 1 the next scrape joins the render still held', async () => {
     const registry = new Registry();
     const held = heldGauge(registry);
-    const url = await serve(registry, { maxInFlight: 1 });
+    const handler = metricsHandler(registry, { maxInFlight: 1 });
+    const firstClosed = deferred();
+    let seen = 0;
+    const server = await listen((req, res) => {
+      seen += 1;
+      // Registered before the handler's own listener, so it runs first on the same 'close'.
+      if (seen === 1) res.once('close', () => firstClosed.resolve());
+      handler(req, res);
+    });
+    servers.push(server);
+    const url = `${server.origin}/metrics`;
     const gone = new Promise<void>((resolve) => {
       const req = request(url, { agent: false });
       req.on('error', () => resolve());
@@ -461,13 +475,80 @@ describe('metricsHandler: limits', () => {
       void held.entered().then(() => req.destroy());
     });
     await gone;
+    await firstClosed.promise;
+    // The render is still held: a slot kept by the scraper that left would make this a 503.
+    const next = httpRequest(url);
+    await waitFor(() => seen === 2, 'the next scrape to reach the handler');
     held.open(5);
-    const answer = await waitForStatus(url, 200);
+    const answer = await next;
+    expect(answer.status).toBe(200);
     expect(valueOf(parseExposition(answer.text), 'test_held')).toBe(5);
+    expect(held.calls).toBe(1);
+  });
+
+  it('reports a response that fails as it is written, closes its connection, and serves the next scrape', async () => {
+    const registry = new Registry();
+    newMetrics(registry);
+    const errors: string[] = [];
+    const handler = metricsHandler(registry, { onError: (e) => errors.push(e.message) });
+    let seen = 0;
+    const server = await listen((req, res) => {
+      seen += 1;
+      if (seen === 1) {
+        res.writeHead = () => {
+          throw new Error('socket gone');
+        };
+      }
+      handler(req, res);
+    });
+    servers.push(server);
+    const url = `${server.origin}/metrics`;
+    await expect(httpRequest(url)).rejects.toThrow(/socket hang up|ECONNRESET/);
+    expect(errors).toEqual(['metricsHandler: writing the response failed: socket gone']);
+    const next = await httpRequest(url);
+    expect(next.status).toBe(200);
+    expect(next.text).toBe(await registry.metrics());
   });
 });
 
 describe('metricsHandler: failures', () => {
+  it.each([
+    ['an Error whose message is null', errorWithMessage(null), 'an Error whose message is null'],
+    ['an Error whose message is a number', errorWithMessage(42), 'an Error whose message is number 42'],
+    ['an Error whose message is a symbol', errorWithMessage(Symbol('boom')), 'an Error whose message is symbol boom'],
+    ['an Error of 1 MiB', new Error('x'.repeat(1 << 20)), `${'x'.repeat(199)}…`],
+    ['an object whose toString throws', unprintable(), 'an unprintable error (an object)'],
+    ['a Proxy whose traps throw', trappingProxy(), 'an unprintable error (an unreadable value)'],
+  ])(
+    'answers 500 when a collector throws %s, tells onError in short, and the next scrape works',
+    async (_what, thrown, text) => {
+      const registry = new Registry();
+      newMetrics(registry);
+      let broken = true;
+      new Gauge({
+        name: 'test_hostile',
+        help: 'Throws something hostile while broken.',
+        registers: [registry],
+        collect() {
+          // eslint-disable-next-line @typescript-eslint/only-throw-error -- whatever a collector may throw
+          if (broken) throw thrown;
+          this.set(1);
+        },
+      });
+      const errors: Error[] = [];
+      const url = await serve(registry, { onError: (e) => errors.push(e) });
+      const failed = await within('the 500', httpRequest(url), 5000);
+      expect(failed.status).toBe(500);
+      expect(failed.text).toBe(`Internal Server Error: gathering metrics failed: ${text}\n`);
+      expect(errors.map((e) => e.message)).toEqual([`metricsHandler: gathering metrics failed: ${text}`]);
+      expect(errors[0]?.cause).toBe(thrown);
+      broken = false;
+      const next = await httpRequest(url);
+      expect(next.status).toBe(200);
+      expect(valueOf(parseExposition(next.text), 'test_hostile')).toBe(1);
+    },
+  );
+
   it('answers 500 with a short message when a collector throws, and the next scrape works', async () => {
     const registry = new Registry();
     newMetrics(registry);
@@ -761,18 +842,6 @@ async function waitFor(condition: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 5_000;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
-
-async function waitForStatus(url: string, status: number): Promise<HttpAnswer> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const answer = await httpRequest(url);
-    if (answer.status === status || Date.now() > deadline) {
-      expect(answer.status).toBe(status);
-      return answer;
-    }
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
