@@ -42,6 +42,41 @@ function freshRegistry(): Registry {
   return registry;
 }
 
+/** A registry whose one gauge holds every scrape until `release()`, then reads `value`. */
+function heldRegistry(value = 1): { registry: Registry; entered: Promise<void>; release: () => void } {
+  const registry = new Registry();
+  const gate = deferred();
+  const entered = deferred();
+  new Gauge({
+    name: 'test_held',
+    help: 'Held by the test.',
+    registers: [registry],
+    async collect() {
+      entered.resolve();
+      await gate.promise;
+      this.set(value);
+    },
+  });
+  return { registry, entered: entered.promise, release: () => gate.resolve() };
+}
+
+/**
+ * One GET of `url` over `agent`'s kept-alive connection, resolving once the answer has been
+ * read, with a promise that resolves once that connection closes.
+ */
+function keptAliveRequest(url: string, agent: Agent): Promise<{ socketClosed: Promise<void> }> {
+  const socketClosed = deferred();
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ socketClosed: socketClosed.promise }));
+    });
+    req.on('socket', (socket: Socket) => socket.once('close', () => socketClosed.resolve()));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** The origin of a served URL: `http://127.0.0.1:port`. */
 function originOf(url: string): string {
   return new URL(url).origin;
@@ -183,20 +218,11 @@ describe('serveMetrics: close()', () => {
   it('resolves once every socket is closed, keep-alive ones included, and is idempotent', async () => {
     const served = await serveMetrics({ registry: freshRegistry(), port: 0 });
     const agent = new Agent({ keepAlive: true });
-    const socketClosed = deferred();
-    await new Promise<void>((resolve, reject) => {
-      const req = request(served.url, { agent }, (res) => {
-        res.resume();
-        res.on('end', resolve);
-      });
-      req.on('socket', (socket: Socket) => socket.once('close', () => socketClosed.resolve()));
-      req.on('error', reject);
-      req.end();
-    });
+    const { socketClosed } = await keptAliveRequest(served.url, agent);
     const closing = served.close();
     expect(served.close()).toBe(closing);
     await closing;
-    await socketClosed.promise;
+    await socketClosed;
     expect(served.server.listening).toBe(false);
     await expect(httpRequest(served.url)).rejects.toThrow(/ECONNREFUSED/);
     agent.destroy();
@@ -210,29 +236,17 @@ describe('serveMetrics: close()', () => {
   });
 
   it('lets a scrape in progress finish before resolving', async () => {
-    const registry = new Registry();
-    const gate = deferred();
-    const entered = deferred();
-    new Gauge({
-      name: 'test_held',
-      help: 'Held by the test.',
-      registers: [registry],
-      async collect() {
-        entered.resolve();
-        await gate.promise;
-        this.set(9);
-      },
-    });
+    const { registry, entered, release } = heldRegistry(9);
     const served = await serveMetrics({ registry, port: 0 });
     const scrape = httpRequest(served.url);
-    await entered.promise;
+    await entered;
     let closed = false;
     const closing = served.close().then(() => {
       closed = true;
     });
     await new Promise((resolve) => setImmediate(resolve));
     expect(closed).toBe(false);
-    gate.resolve();
+    release();
     const answer = await scrape;
     expect(answer.status).toBe(200);
     expect(answer.headers.connection).toBe('close');
@@ -286,24 +300,6 @@ describe('serveMetrics: connections', () => {
     return opened;
   }
 
-  /** A registry whose one gauge holds every scrape until `release()`. */
-  function heldRegistry(): { registry: Registry; entered: Promise<void>; release: () => void } {
-    const registry = new Registry();
-    const gate = deferred();
-    const entered = deferred();
-    new Gauge({
-      name: 'test_held',
-      help: 'Held by the test.',
-      registers: [registry],
-      async collect() {
-        entered.resolve();
-        await gate.promise;
-        this.set(1);
-      },
-    });
-    return { registry, entered: entered.promise, release: () => gate.resolve() };
-  }
-
   it('closes a connection that sends nothing within requestTimeoutMs', async () => {
     const served = await start({ registry: freshRegistry(), requestTimeoutMs: 200 });
     const startedAt = Date.now();
@@ -345,17 +341,8 @@ describe('serveMetrics: connections', () => {
     const served = await start({ registry: freshRegistry(), keepAliveTimeoutMs: 100 });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      const socketClosed = deferred();
-      await new Promise<void>((resolve, reject) => {
-        const req = request(served.url, { agent }, (res) => {
-          res.resume();
-          res.on('end', resolve);
-        });
-        req.on('socket', (socket: Socket) => socket.once('close', () => socketClosed.resolve()));
-        req.on('error', reject);
-        req.end();
-      });
-      await within('the idle connection to be closed', socketClosed.promise, 5000);
+      const { socketClosed } = await keptAliveRequest(served.url, agent);
+      await within('the idle connection to be closed', socketClosed, 5000);
     } finally {
       agent.destroy();
     }
