@@ -23,11 +23,11 @@ import { AppOverflow, AppUnknown } from '../labels';
 export const DEFAULT_MAX_APPS = 1000;
 
 /**
- * The longest `app` label value: 128 characters, twice a DNS label (the longest name a
- * hostname-based router can route) and then some, so a real app name is never shortened.
- * @internal
+ * The longest `app` label value: 128 characters, about twice a DNS label (63, the longest app
+ * name a router that maps host names to apps can route), so a real app name is never
+ * shortened, while 1,000 apps' labels stay within a few hundred kilobytes.
  */
-export const MAX_APP_LABEL_LENGTH = 128;
+const MAX_APP_LABEL_LENGTH = 128;
 
 /** Hex digits of the name's hash at the end of a shortened value. */
 const HASH_DIGITS = 12;
