@@ -374,24 +374,33 @@ describe('serveMetrics: connections', () => {
     for (const c of flood) c.socket.destroy();
   });
 
-  it('makes room by closing the connection idle the longest, else the oldest that sent nothing, never one serving a request', async () => {
+  it('makes room by closing the oldest connection that sent nothing, else the one idle the longest, never one serving a request', async () => {
     const { registry, entered, release } = heldRegistry();
-    const served = await start({ registry, maxConnections: 2, requestTimeoutMs: 60_000 });
+    const served = await start({ registry, maxConnections: 3, requestTimeoutMs: 60_000 });
+    /** Asks for /healthz over `c`, kept alive, and waits for its `n`th answer on it. */
+    const health = async (c: RawConnection, n: number): Promise<void> => {
+      c.socket.write('GET /healthz HTTP/1.1\r\nHost: metrics\r\n\r\n');
+      await waitUntil(`answer ${n}`, () => (c.received().split('ok\n').length > n ? true : undefined));
+    };
     const held = httpRequest(served.url); // serving a scrape until release()
     await entered;
     const [kept] = (await silentConnections(served, 1)) as [RawConnection];
-    kept.socket.write('GET /healthz HTTP/1.1\r\nHost: metrics\r\n\r\n');
-    await waitUntil('the health answer', () => (kept.received().endsWith('ok\n') ? true : undefined));
-    // Idle now, kept alive. A third connection closes it rather than the one serving a scrape.
-    const [silent] = (await silentConnections(served, 1)) as [RawConnection];
-    await within('the idle connection to be closed', kept.closed, 5000);
-    // A fourth closes the one that never sent a request, which is now the only other candidate.
-    const [newest] = (await silentConnections(served, 1)) as [RawConnection];
-    await within('the silent connection to be closed', silent.closed, 5000);
+    await health(kept, 1); // idle now, kept alive, as a scraper's between scrapes
+    const [first, second] = (await silentConnections(served, 2)) as [RawConnection, RawConnection];
+    // One too many: the oldest that never sent a request goes, not the idle kept-alive one.
+    await within('the first silent connection to be closed', first.closed, 5000);
+    await health(kept, 2);
+    const [later] = (await silentConnections(served, 1)) as [RawConnection];
+    await within('the second silent connection to be closed', second.closed, 5000);
+    await health(later, 1); // idle too, since after the kept one
+    // None left that never sent a request (but the newest): the one idle the longest goes.
+    const [last] = (await silentConnections(served, 1)) as [RawConnection];
+    await within('the connection idle the longest to be closed', kept.closed, 5000);
+    expect([later.socket.closed, last.socket.closed]).toEqual([false, false]);
     release();
     expect((await held).status).toBe(200);
-    expect(newest.socket.closed).toBe(false);
-    newest.socket.destroy();
+    later.socket.destroy();
+    last.socket.destroy();
   });
 
   it('closes the new connection when every other one is serving a request', async () => {
