@@ -87,9 +87,4 @@ export class BoundedAppLabels {
     }
     return AppOverflow;
   }
-
-  /** How many distinct app names have a series of their own. */
-  get size(): number {
-    return this.known.size;
-  }
 }
