@@ -1,14 +1,12 @@
 /**
  * The connections of one metrics listener: each socket until it closes (so `close()` can wait
- * for them all), a deadline for a new connection's first request, and a bound on how many are
- * held open.
+ * for them all), and a bound on how many are held open.
  *
- * Node's HTTP server bounds a request once its first byte has arrived (`headersTimeout`,
- * `requestTimeout`) and an idle kept-alive connection (`keepAliveTimeout`), but a connection
- * that never sends a byte is held for good: in Node 20, 2,000 of them stayed open for as long
- * as their client kept them, and a thousand were enough to use up a process's descriptors, so
- * that a scrape could not even connect. Here each new connection gets `requestTimeoutMs` to
- * send a complete request, and at most `maxConnections` are held. A plain cap (Node's own
+ * Node's HTTP server closes a connection that has not sent a complete request within
+ * `headersTimeout` of opening (the listener sets it to `requestTimeoutMs`), but only bounds
+ * time: with Node's defaults a connection that sends nothing is held for 60 to 90 s, and a
+ * thousand of them, opened faster than that, use up a process's 1,024 descriptors, so that a
+ * scrape cannot even connect. Here at most `maxConnections` are held. A plain cap (Node's own
  * `server.maxConnections`) would refuse the scrape that arrives during a flood; instead, the
  * connection that makes one too many closes another to make room:
  *
@@ -27,20 +25,10 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
-/** The bounds of {@link ListenerConnections}. @internal */
-export interface ConnectionLimits {
-  /** How long a new connection has to send a complete request before it is closed. */
-  readonly requestTimeoutMs: number;
-  /** The most connections held open. */
-  readonly maxConnections: number;
-}
-
 /** What is known of one open connection. */
 interface Connection {
   /** Requests received on it and not yet answered in full. */
   inProgress: number;
-  /** Closes the connection unless its first request arrives first; cleared once it does. */
-  firstRequest: NodeJS.Timeout | undefined;
   /** When it last became idle (a sequence number, larger is later), or -1 until its first request. */
   idleSince: number;
   /** Handed over to an `upgrade` or `connect` listener: no longer HTTP, never closed to make room. */
@@ -68,7 +56,7 @@ export class ListenerConnections {
 
   constructor(
     server: Server,
-    private readonly limits: ConnectionLimits,
+    private readonly maxConnections: number,
     private readonly onFull: () => void,
   ) {
     server.on('connection', (socket: Socket) => this.connected(socket));
@@ -93,8 +81,6 @@ export class ListenerConnections {
   requestStarted(req: IncomingMessage, res: ServerResponse): void {
     const connection = this.open.get(req.socket);
     if (connection === undefined) return;
-    clearTimeout(connection.firstRequest);
-    connection.firstRequest = undefined;
     connection.inProgress += 1;
     res.once('close', () => {
       connection.inProgress -= 1;
@@ -112,27 +98,17 @@ export class ListenerConnections {
 
   private connected(socket: Socket): void {
     this.sockets.add(socket);
-    const connection: Connection = {
-      inProgress: 0,
-      firstRequest: setTimeout(() => socket.destroy(), this.limits.requestTimeoutMs),
-      idleSince: -1,
-      detached: false,
-    };
-    this.open.set(socket, connection);
+    this.open.set(socket, { inProgress: 0, idleSince: -1, detached: false });
     socket.once('close', () => {
-      clearTimeout(connection.firstRequest);
       this.sockets.delete(socket);
       this.open.delete(socket);
     });
-    if (this.open.size > this.limits.maxConnections) this.makeRoom(socket);
+    if (this.open.size > this.maxConnections) this.makeRoom(socket);
   }
 
   private detached(socket: Socket): void {
     const connection = this.open.get(socket);
-    if (connection === undefined) return;
-    clearTimeout(connection.firstRequest);
-    connection.firstRequest = undefined;
-    connection.detached = true;
+    if (connection !== undefined) connection.detached = true;
   }
 
   /** Closes one connection to bring the count back to `maxConnections`; see the module comment. */
@@ -153,8 +129,6 @@ export class ListenerConnections {
     }
     const victim = neverRequested ?? longestIdle ?? newest;
     // Out of the count at once: its 'close' event comes later, after more connections may have.
-    const connection = this.open.get(victim);
-    clearTimeout(connection?.firstRequest);
     this.open.delete(victim);
     victim.destroy();
     if (!this.fullReported) {

@@ -7,7 +7,8 @@
  * `fallback` elsewhere. `close()` resolves once every socket is closed.
  *
  * Its sockets are bounded in time and number (see listener-connections.ts): a connection has
- * `requestTimeoutMs` to send a complete request, an idle kept-alive one is closed after
+ * `requestTimeoutMs` to send a complete request (Node's own default lets one that sends nothing
+ * stay 60 to 90 s), an idle kept-alive one is closed after
  * `keepAliveTimeoutMs` (longer than Prometheus's default one-minute scrape interval, so its
  * connection is reused from scrape to scrape), and at most `maxConnections` are held, a new one
  * closing the oldest that is not serving a request. A flood of silent connections therefore
@@ -52,10 +53,10 @@ export interface ServeMetricsOptions extends MetricsHandlerOptions {
   readonly closeTimeoutMs?: number;
   /**
    * How long a client has to send a complete request (default 10000 ms): from when it
-   * connects, and on a kept-alive connection from the first byte of each later request. A
-   * connection that has sent nothing by then is closed; one that has sent part of a request
-   * gets a 408 first (Node's `headersTimeout` and `requestTimeout`). A scraper sends its
-   * request as it connects; this bounds what a silent or slow client holds.
+   * connects, and on a kept-alive connection from the first byte of each later request. Then
+   * it gets a 408 and the connection is closed (Node's `headersTimeout` and `requestTimeout`,
+   * checked at least every second). A scraper sends its request as it connects; this bounds
+   * what a silent or slow client holds.
    */
   readonly requestTimeoutMs?: number;
   /**
@@ -156,9 +157,10 @@ export function serveMetrics(options: ServeMetricsOptions = {}): Promise<Metrics
 
   const server = createServer(
     {
-      // Node applies these to a request once its first byte has arrived; ListenerConnections
-      // bounds the wait for that first byte. Node checks them every connectionsCheckingInterval
-      // (30 s by default): often enough here that a deadline is kept to within a second.
+      // Node counts these from when a connection opens (so one that sends nothing is closed
+      // too) and for a kept-alive one from the first byte of each later request, and checks
+      // them every connectionsCheckingInterval: 30 s by default, here a quarter of the timeout,
+      // at most a second, so a deadline is kept to within that.
       headersTimeout: requestTimeoutMs,
       requestTimeout: requestTimeoutMs,
       connectionsCheckingInterval: Math.max(1, Math.min(1000, Math.floor(requestTimeoutMs / 4))),
@@ -190,7 +192,7 @@ export function serveMetrics(options: ServeMetricsOptions = {}): Promise<Metrics
     },
   );
   const connections: Connections = {
-    tracked: new ListenerConnections(server, { requestTimeoutMs, maxConnections }, () =>
+    tracked: new ListenerConnections(server, maxConnections, () =>
       tell(
         onError,
         new Error(
