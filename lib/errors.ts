@@ -9,6 +9,8 @@
  * @packageDocumentation
  */
 
+import { MAX_MESSAGE_LENGTH, clip } from './describe-value';
+
 /**
  * Where a reported problem came from:
  * - `snapshot`: a fed or pulled snapshot, or one of its entries, was not valid;
@@ -17,7 +19,8 @@
  *   threw or errored;
  * - `tick`: the tick Observable errored or completed;
  * - `subscriber`: a subscriber of one of the tracker's streams threw;
- * - `bound`: a cardinality bound was reached (reported once).
+ * - `bound`: a cardinality bound was reached (reported once), or an `app` name was longer than
+ *   an `app` label may be (reported once per name).
  */
 export type TelemetryErrorOrigin = 'snapshot' | 'event' | 'source' | 'tick' | 'subscriber' | 'bound';
 
@@ -39,7 +42,8 @@ export const TELEMETRY_ERROR_ORIGINS: readonly TelemetryErrorOrigin[] = Object.f
 /**
  * A problem the tracker contained and reported rather than threw. `field` names the offending
  * field where there is one (`sessions`, `status`, `reason`, …) so callers can route or count
- * reports without parsing messages.
+ * reports without parsing messages. The message is at most 1,024 characters, whatever it
+ * quotes (cut with `…`), so a hostile value cannot flood the host's log through it.
  */
 export class TelemetryError extends Error {
   /** Where the problem came from. */
@@ -48,7 +52,7 @@ export class TelemetryError extends Error {
   readonly field: string | undefined;
 
   constructor(origin: TelemetryErrorOrigin, message: string, options: { field?: string; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(clip(message, MAX_MESSAGE_LENGTH), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TelemetryError';
     this.origin = origin;
     this.field = options.field;

@@ -1,14 +1,21 @@
 /**
- * The bound on the `app` label.
+ * The bounds on the `app` label: how many values, and how long each.
  *
- * App names come from requests and health checks, that is from outside. The first `maxApps`
- * distinct names get a series of their own; later names are counted under
- * {@link AppOverflow}, so totals stay right while the number of series stays bounded whatever
- * the traffic. {@link AppUnknown} and {@link AppOverflow} never take a slot.
+ * App names come from requests and health checks, that is from outside. Two bounds keep what
+ * they cost fixed whatever the traffic:
+ * - how many: the first `maxApps` distinct names get a series of their own; later names are
+ *   counted under {@link AppOverflow}, so totals stay right while the number of series stays
+ *   bounded. {@link AppUnknown} and {@link AppOverflow} never take a slot.
+ * - how long: a name longer than {@link MAX_APP_LABEL_LENGTH} characters is counted under a
+ *   shortened value of exactly that length, its first characters, `…`, and 12 hex digits of
+ *   the SHA-256 of the whole name, so two long names that share a beginning still count apart.
+ *   (300 made-up names of 1 MiB each once made a 300 MiB exposition.) The shortened value takes
+ *   a slot like any name, and is reported the first time it does.
  *
  * @packageDocumentation
  */
-import { describeValue } from '../describe-value';
+import { createHash } from 'node:crypto';
+import { clip, describeValue } from '../describe-value';
 import { TelemetryError } from '../errors';
 import { AppOverflow, AppUnknown } from '../labels';
 
@@ -16,9 +23,27 @@ import { AppOverflow, AppUnknown } from '../labels';
 export const DEFAULT_MAX_APPS = 1000;
 
 /**
+ * The longest `app` label value: 128 characters, about twice a DNS label (63, the longest app
+ * name a router that maps host names to apps can route), so a real app name is never
+ * shortened, while 1,000 apps' labels stay within a few hundred kilobytes.
+ */
+const MAX_APP_LABEL_LENGTH = 128;
+
+/** Hex digits of the name's hash at the end of a shortened value. */
+const HASH_DIGITS = 12;
+
+/** The label value of an app name longer than {@link MAX_APP_LABEL_LENGTH}: see the module comment. */
+function shortened(app: string): string {
+  // utf16le: every string its own bytes, even one with a lone surrogate (utf8 would merge those).
+  const hash = createHash('sha256').update(app, 'utf16le').digest('hex').slice(0, HASH_DIGITS);
+  return `${clip(app, MAX_APP_LABEL_LENGTH - HASH_DIGITS)}${hash}`;
+}
+
+/**
  * Maps app names to bounded label values. One per tracker, shared by every collector that
- * carries an `app` label (the event counters, and `blockyard_app_workers` with `byApp`), so the
- * bound holds for the tracker as a whole. Made by {@link newBoundedAppLabels}.
+ * carries an `app` label (the event counters, and `blockyard_app_workers` with `byApp`), so
+ * the bounds hold for the tracker as a whole; `report` hears of a name shortened (once per
+ * name) and of the first name past `maxApps` (once), whichever collector met it first.
  * @internal
  */
 export class BoundedAppLabels {
@@ -27,43 +52,40 @@ export class BoundedAppLabels {
 
   constructor(
     private readonly maxApps: number,
-    /** Called once, with the first app name that did not get a series of its own. */
-    private readonly onFirstOverflow: (app: string, maxApps: number) => void,
+    private readonly report: (error: TelemetryError) => void,
   ) {}
 
-  /** The label value for `app`: itself while there is room, else {@link AppOverflow}. */
+  /**
+   * The label value for `app`: itself (shortened when too long) while there is room, else
+   * {@link AppOverflow}.
+   */
   resolve(app: string): string {
-    if (this.known.has(app) || app === AppUnknown || app === AppOverflow) return app;
+    const label = app.length > MAX_APP_LABEL_LENGTH ? shortened(app) : app;
+    if (this.known.has(label) || label === AppUnknown || label === AppOverflow) return label;
     if (this.known.size < this.maxApps) {
-      this.known.add(app);
-      return app;
+      this.known.add(label);
+      if (label !== app) {
+        this.report(
+          new TelemetryError(
+            'bound',
+            `app name of ${app.length} characters is longer than ${MAX_APP_LABEL_LENGTH}; ` +
+              `${describeValue(app)} is counted as ${JSON.stringify(label)}`,
+            { field: 'app' },
+          ),
+        );
+      }
+      return label;
     }
     if (!this.overflowReported) {
       this.overflowReported = true;
-      this.onFirstOverflow(app, this.maxApps);
+      this.report(
+        new TelemetryError(
+          'bound',
+          `more than ${this.maxApps} distinct app names; ${describeValue(app)} and later new apps are counted as ${AppOverflow}`,
+          { field: 'app' },
+        ),
+      );
     }
     return AppOverflow;
   }
-
-  /** How many distinct app names have a series of their own. */
-  get size(): number {
-    return this.known.size;
-  }
-}
-
-/**
- * The tracker's one {@link BoundedAppLabels}: its first overflow is reported once through
- * `report`, as a `bound` error naming the app and the bound, whichever collector met it first.
- * @internal
- */
-export function newBoundedAppLabels(maxApps: number, report: (error: TelemetryError) => void): BoundedAppLabels {
-  return new BoundedAppLabels(maxApps, (app, max) =>
-    report(
-      new TelemetryError(
-        'bound',
-        `more than ${max} distinct app names; ${describeValue(app)} and later new apps are counted as ${AppOverflow}`,
-        { field: 'app' },
-      ),
-    ),
-  );
 }

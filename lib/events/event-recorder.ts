@@ -77,7 +77,7 @@ export interface EventRecorderOptions {
    * the tracker's one instance, which its other collectors with an `app` label share.
    */
   readonly apps: BoundedAppLabels;
-  /** Where rejected events and failed effects are reported. */
+  /** Where rejected events and failed effects are reported (app names beyond the bounds are reported by `apps`). */
   readonly report: (error: TelemetryError) => void;
 }
 

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { DEFAULT_MAX_APPS, newBoundedAppLabels, type BoundedAppLabels } from './app-labels';
+export { BoundedAppLabels, DEFAULT_MAX_APPS } from './app-labels';
 export { EventRecorder } from './event-recorder';
 export { parseEvent, type EventProblem, type ParsedEvent } from './parse-event';
 export {

@@ -23,8 +23,10 @@ import { OptionChecks } from '../options';
 import {
   REQUEST,
   RESPONSE,
+  inconsistentAnswers,
   isMessage,
   malformedAnswer,
+  type Answer,
   type MetricsJSON,
   type MetricsRequest,
   type MetricsResponse,
@@ -47,11 +49,17 @@ export interface ClusterAggregatorOptions {
   readonly registry?: Registry;
 }
 
+/** A worker's valid answer to one scrape. */
+interface WorkerAnswer {
+  readonly worker: number;
+  readonly metrics: MetricsJSON;
+}
+
 interface PendingScrape {
   readonly waiting: Set<number>;
-  readonly responses: MetricsJSON[];
+  readonly responses: WorkerAnswer[];
   readonly timer: NodeJS.Timeout;
-  readonly resolve: (responses: MetricsJSON[]) => void;
+  readonly resolve: (responses: WorkerAnswer[]) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -82,14 +90,23 @@ export class ClusterAggregator implements MetricsSource, Closable {
 
   /**
    * Asks every connected worker for its metrics and resolves with their aggregate, the
-   * primary's registry included. Rejects when a worker answers with an error or some worker
-   * has not answered within `timeoutMs`. With no worker, it is the primary's registry alone.
+   * primary's registry included. Rejects, naming the worker and what was wrong, when a worker
+   * answers with an error or with metrics that cannot be aggregated (malformed, or a metric
+   * whose type differs from another answer's), or when some worker has not answered within
+   * `timeoutMs`. With no worker, it is the primary's registry alone.
    */
   async gather(): Promise<Registry> {
     if (this.closed) throw new Error('ClusterAggregator: closed');
     const responses = await this.ask();
-    const own = await registryAsJSON(this.registry);
-    return AggregatorRegistry.aggregate([...responses, own]);
+    const answers: Answer[] = [
+      // In worker order, so that which of two disagreeing workers is named does not depend
+      // on which answered first; the primary's own registry last, as its metrics come last.
+      ...responses.sort((x, y) => x.worker - y.worker).map((r) => ({ from: `worker ${r.worker}`, metrics: r.metrics })),
+      { from: "the primary's registry", metrics: await registryAsJSON(this.registry) },
+    ];
+    const problem = inconsistentAnswers(answers);
+    if (problem !== undefined) throw new Error(`ClusterAggregator: ${problem}`);
+    return AggregatorRegistry.aggregate(answers.map((a) => a.metrics));
   }
 
   /**
@@ -106,10 +123,10 @@ export class ClusterAggregator implements MetricsSource, Closable {
     return Promise.resolve();
   }
 
-  private ask(): Promise<MetricsJSON[]> {
+  private ask(): Promise<WorkerAnswer[]> {
     const id = this.nextId;
     this.nextId = (this.nextId + 1) % Number.MAX_SAFE_INTEGER;
-    return new Promise<MetricsJSON[]>((resolve, reject) => {
+    return new Promise<WorkerAnswer[]>((resolve, reject) => {
       const waiting = new Set<number>();
       const request: MetricsRequest = { type: REQUEST, id };
       for (const worker of Object.values(cluster.workers ?? {})) {
@@ -162,7 +179,7 @@ export class ClusterAggregator implements MetricsSource, Closable {
       );
       return;
     }
-    scrape.responses.push(message.metrics as MetricsJSON);
+    scrape.responses.push({ worker: worker.id, metrics: message.metrics as MetricsJSON });
     if (scrape.waiting.size === 0) this.settle(message.id, scrape);
   };
 

@@ -5,18 +5,20 @@
  * @packageDocumentation
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { messageOf } from '../describe-value';
+import { clip, messageOf } from '../describe-value';
 
 /**
  * One line, at most 200 characters, of what was thrown: enough to find the cause, too little to
- * dump state.
+ * dump state. Never throws, whatever was thrown (see `messageOf`).
  * @internal
  */
 export function shortMessage(thrown: unknown): string {
-  const line = messageOf(thrown)
-    .replace(/[\r\n]+/g, ' ')
-    .trim();
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+  return clip(
+    messageOf(thrown)
+      .replace(/[\r\n\u2028\u2029]+/g, ' ')
+      .trim(),
+    200,
+  );
 }
 
 const PLAIN_HEADERS: OutgoingHttpHeaders = {

@@ -6,18 +6,26 @@
  * metrics path (through {@link metricsHandler}), `/healthz`, and either a 404 or the caller's
  * `fallback` elsewhere. `close()` resolves once every socket is closed.
  *
+ * Its sockets are bounded in time and number (see listener-connections.ts): a connection has
+ * `requestTimeoutMs` to send a complete request (Node's own default lets one that sends nothing
+ * stay 60 to 90 s), an idle kept-alive one is closed after
+ * `keepAliveTimeoutMs` (longer than Prometheus's default one-minute scrape interval, so its
+ * connection is reused from scrape to scrape), and at most `maxConnections` are held, a new one
+ * closing the oldest that is not serving a request. A flood of silent connections therefore
+ * never keeps a scrape from being answered.
+ *
  * @packageDocumentation
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { register as defaultRegistry, type Registry, type RegistryContentType } from 'prom-client';
-import { messageOf } from '../describe-value';
 import type { Closable } from '../lifecycle';
 import { OptionChecks } from '../options';
 import { HANDLER_OPTION_NAMES, checkHandlerOptions, type MetricsHandlerOptions } from './handler-options';
+import { ListenerConnections } from './listener-connections';
 import { metricsHandler } from './metrics-handler';
 import { toMetricsSource, type MetricsSource } from './metrics-source';
-import { plainText, writeResponse } from './plain-response';
+import { plainText, shortMessage, writeResponse } from './plain-response';
 
 /** Options of {@link serveMetrics}: the listener's, plus every option of `metricsHandler`. */
 export interface ServeMetricsOptions extends MetricsHandlerOptions {
@@ -53,6 +61,29 @@ export interface ServeMetricsOptions extends MetricsHandlerOptions {
    * (default 5000 ms). Sockets upgraded away from HTTP (WebSockets of a `fallback`) count too.
    */
   readonly closeTimeoutMs?: number;
+  /**
+   * How long a client has to send a complete request (default 10000 ms): from when it
+   * connects, and on a kept-alive connection from the first byte of each later request. Then
+   * it gets a 408 and the connection is closed (Node's `headersTimeout` and `requestTimeout`,
+   * checked at least every second). A scraper sends its request as it connects; this bounds
+   * what a silent or slow client holds.
+   */
+  readonly requestTimeoutMs?: number;
+  /**
+   * How long an idle kept-alive connection stays open after its last response (default
+   * 75000 ms, Node's `keepAliveTimeout`): longer than Prometheus's default one-minute scrape
+   * interval, so a scraper reuses its connection from one scrape to the next.
+   */
+  readonly keepAliveTimeoutMs?: number;
+  /**
+   * The most connections held open at once (default 100). One more closes, to make room, the
+   * oldest connection that has not sent a complete request, else the kept-alive connection
+   * idle the longest; only when every connection is serving a request (or was handed over to
+   * an `upgrade` listener, such as a WebSocket of the `fallback`) is the new one closed
+   * instead. So a scrape during a flood of connections is still answered, and the process's
+   * file descriptors are never used up by this listener. `onError` is told the first time.
+   */
+  readonly maxConnections?: number;
 }
 
 /** A running metrics listener. */
@@ -76,7 +107,31 @@ export const DEFAULT_METRICS_PORT = 9464;
 /** The health path: 200 `ok` while the listener is up. Never behind the token. */
 const HEALTH_PATH = '/healthz';
 
-const LISTENER_OPTION_NAMES = ['registry', 'host', 'port', 'path', 'fallback', 'closeTimeoutMs'];
+/** Default of {@link ServeMetricsOptions.requestTimeoutMs}. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Default of {@link ServeMetricsOptions.keepAliveTimeoutMs}: above Prometheus's default scrape
+ * interval (1 min), with a margin for the scrape's own duration and jitter.
+ */
+const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 75_000;
+/**
+ * Default of {@link ServeMetricsOptions.maxConnections}: far more than the scrapers of one
+ * target (one kept-alive connection each) and a status page need, far fewer than the 1,024
+ * descriptors a process often may hold.
+ */
+const DEFAULT_MAX_CONNECTIONS = 100;
+
+const LISTENER_OPTION_NAMES = [
+  'registry',
+  'host',
+  'port',
+  'path',
+  'fallback',
+  'closeTimeoutMs',
+  'requestTimeoutMs',
+  'keepAliveTimeoutMs',
+  'maxConnections',
+];
 const OPTION_NAMES: readonly string[] = Object.freeze([...LISTENER_OPTION_NAMES, ...HANDLER_OPTION_NAMES]);
 
 /**
@@ -103,37 +158,63 @@ export function serveMetrics(options: ServeMetricsOptions = {}): Promise<Metrics
   if (path === HEALTH_PATH) check.fail(`path must not be ${HEALTH_PATH}, which serves the health check`);
   const fallback = check.func('fallback', options.fallback, 'a function (req, res) => void');
   const closeTimeoutMs = check.milliseconds('closeTimeoutMs', options.closeTimeoutMs, { zero: true }) ?? 5000;
+  const requestTimeoutMs =
+    check.milliseconds('requestTimeoutMs', options.requestTimeoutMs) ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const keepAliveTimeoutMs =
+    check.milliseconds('keepAliveTimeoutMs', options.keepAliveTimeoutMs) ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
+  const maxConnections = check.positiveInteger('maxConnections', options.maxConnections) ?? DEFAULT_MAX_CONNECTIONS;
   const handler = metricsHandler(source, handlerOptions);
   const onError = options.onError;
 
-  const server = createServer((req, res) => {
-    try {
-      connections.responses.add(res);
-      res.once('close', () => connections.responses.delete(res));
-      if (connections.closing) res.setHeader('Connection', 'close');
-      const url = req.url ?? '/';
-      const query = url.indexOf('?');
-      const pathname = query < 0 ? url : url.slice(0, query);
-      if (pathname === path) {
-        handler(req, res);
-      } else if (pathname === HEALTH_PATH) {
-        health(req, res);
-      } else if (fallback !== undefined) {
-        runFallback(fallback, req, res, onError);
-      } else {
-        plain(res, 404, 'Not Found\n', req.method === 'HEAD');
+  const server = createServer(
+    {
+      // Node counts these from when a connection opens (so one that sends nothing is closed
+      // too) and for a kept-alive one from the first byte of each later request, and checks
+      // them every connectionsCheckingInterval: 30 s by default, here a quarter of the timeout,
+      // at most a second, so a deadline is kept to within that.
+      headersTimeout: requestTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(1, Math.min(1000, Math.floor(requestTimeoutMs / 4))),
+      keepAliveTimeout: keepAliveTimeoutMs,
+    },
+    (req, res) => {
+      try {
+        connections.tracked.requestStarted(req, res);
+        connections.responses.add(res);
+        res.once('close', () => connections.responses.delete(res));
+        if (connections.closing) res.setHeader('Connection', 'close');
+        const url = req.url ?? '/';
+        const query = url.indexOf('?');
+        const pathname = query < 0 ? url : url.slice(0, query);
+        if (pathname === path) {
+          handler(req, res);
+        } else if (pathname === HEALTH_PATH) {
+          health(req, res);
+        } else if (fallback !== undefined) {
+          runFallback(fallback, req, res, onError);
+        } else {
+          plain(res, 404, 'Not Found\n', req.method === 'HEAD');
+        }
+      } catch (err) {
+        // Not `req.method === 'HEAD'`: `req` may be what threw. Node sends no body to HEAD anyway.
+        plain(res, 500, 'Internal Server Error\n', false);
+        tell(onError, new Error(`serveMetrics: a request failed: ${shortMessage(err)}`, { cause: err }));
       }
-    } catch (err) {
-      plain(res, 500, 'Internal Server Error\n', req.method === 'HEAD');
-      tell(onError, new Error(`serveMetrics: a request failed: ${messageOf(err)}`, { cause: err }));
-    }
-  });
-  // Every socket, including those upgraded away from HTTP, so close() can wait for them all.
-  const connections: Connections = { sockets: new Set(), responses: new Set(), closing: false };
-  server.on('connection', (socket: Socket) => {
-    connections.sockets.add(socket);
-    socket.once('close', () => connections.sockets.delete(socket));
-  });
+    },
+  );
+  const connections: Connections = {
+    tracked: new ListenerConnections(server, maxConnections, () =>
+      tell(
+        onError,
+        new Error(
+          `serveMetrics: ${maxConnections} connections are open (maxConnections); from now on each new one ` +
+            'closes the oldest that is not serving a request',
+        ),
+      ),
+    ),
+    responses: new Set(),
+    closing: false,
+  };
 
   return new Promise<MetricsServer>((resolve, reject) => {
     const onListenError = (err: NodeJS.ErrnoException): void => {
@@ -150,7 +231,9 @@ export function serveMetrics(options: ServeMetricsOptions = {}): Promise<Metrics
     const onListening = (): void => {
       server.off('error', onListenError);
       // After start-up an 'error' event (EMFILE on accept, …) must not end the host.
-      server.on('error', (err: Error) => tell(onError, new Error(`serveMetrics: ${err.message}`, { cause: err })));
+      server.on('error', (err: Error) =>
+        tell(onError, new Error(`serveMetrics: ${shortMessage(err)}`, { cause: err })),
+      );
       const bound = (server.address() as AddressInfo).port;
       const shownHost = host.includes(':') ? `[${host}]` : host;
       resolve({
@@ -165,9 +248,10 @@ export function serveMetrics(options: ServeMetricsOptions = {}): Promise<Metrics
   });
 }
 
-/** Sockets and responses of one listener, and whether it is closing. */
+/** The connections and responses of one listener, and whether it is closing. */
 interface Connections {
-  readonly sockets: Set<Socket>;
+  /** Every socket, including those upgraded away from HTTP, so close() can wait for them all. */
+  readonly tracked: ListenerConnections;
   readonly responses: Set<ServerResponse>;
   closing: boolean;
 }
@@ -178,9 +262,10 @@ function closer(server: Server, connections: Connections, graceMs: number): () =
   return () => {
     closing ??= new Promise<void>((resolve) => {
       connections.closing = true;
+      const sockets = connections.tracked.sockets;
       let listening = true;
       const check = (): void => {
-        if (listening || connections.sockets.size > 0) return;
+        if (listening || sockets.size > 0) return;
         clearTimeout(timer);
         resolve();
       };
@@ -189,15 +274,16 @@ function closer(server: Server, connections: Connections, graceMs: number): () =
         if (!res.headersSent) res.setHeader('Connection', 'close');
         else res.once('finish', () => server.closeIdleConnections());
       }
-      for (const socket of connections.sockets) socket.once('close', check);
+      for (const socket of sockets) socket.once('close', check);
       const timer = setTimeout(() => {
-        for (const socket of connections.sockets) socket.destroy();
+        for (const socket of sockets) socket.destroy();
       }, graceMs);
       server.close(() => {
         listening = false;
         check();
       });
       server.closeIdleConnections();
+      connections.tracked.closeIdle();
     });
     return closing;
   };
@@ -219,7 +305,7 @@ function runFallback(
   onError: ((error: Error) => void) | undefined,
 ): void {
   const failed = (err: unknown): void => {
-    tell(onError, new Error(`serveMetrics: fallback failed: ${messageOf(err)}`, { cause: err }));
+    tell(onError, new Error(`serveMetrics: fallback failed: ${shortMessage(err)}`, { cause: err }));
     try {
       if (res.headersSent) res.destroy();
       else plain(res, 500, 'Internal Server Error\n', req.method === 'HEAD');
@@ -251,7 +337,11 @@ function plain(
     const { headers, body } = plainText(text, extra);
     writeResponse(res, status, headers, body, head);
   } catch {
-    res.destroy();
+    try {
+      res.destroy();
+    } catch {
+      // A response that can be neither written nor destroyed: nothing more to do for it.
+    }
   }
 }
 

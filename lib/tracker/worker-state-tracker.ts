@@ -25,7 +25,7 @@
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import { messageOf } from '../describe-value';
 import type { TelemetryError } from '../errors';
-import { EventRecorder, newBoundedAppLabels, type TelemetryEvent } from '../events';
+import { BoundedAppLabels, EventRecorder, type TelemetryEvent } from '../events';
 import { noteTrackedRegistry } from '../tracked-registries';
 import { AppWorkersGauge } from './app-workers-gauge';
 import { ErrorChannel } from './error-channel';
@@ -96,7 +96,7 @@ export class WorkerStateTracker {
     // Registered first: a name already taken throws here, before anything else is set up.
     const collectors = registerOptInCollectors(settings);
     const report = (error: TelemetryError): void => errors.emit(error);
-    const apps = newBoundedAppLabels(settings.maxApps, report);
+    const apps = new BoundedAppLabels(settings.maxApps, report);
     const health = collectors.health === undefined ? undefined : new TrackerHealth(collectors.health);
     if (health !== undefined) errors.countWith((origin) => health.countError(origin));
     this.reconciliation = new Reconciliation(settings, errors, {

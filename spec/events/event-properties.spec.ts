@@ -14,62 +14,60 @@ import {
   type TelemetryError,
   type TelemetryEvent,
 } from '../../lib';
+import { MAX_EVENT_SECONDS, isValidEvent } from '../helpers/event-oracle';
+import { errorWithMessage, trappingProxy, unprintable } from '../helpers/hostile-values';
+import { parseExposition } from '../helpers/scrape';
 
-/** The longest duration an event may carry, as documented: 10^9 s. */
-const MAX_EVENT_SECONDS = 1e9;
+/**
+ * Anything a getter may throw: any value, Errors whose message is any value, and the worst
+ * cases. Made when thrown (fast-check itself inspects what it generates, which a Proxy whose
+ * traps throw would not survive).
+ */
+const anyThrown: fc.Arbitrary<() => unknown> = fc.oneof(
+  fc.anything().map((value) => () => value),
+  fc.anything().map((message) => () => errorWithMessage(message)),
+  fc.string().map((description) => () => Symbol(description)),
+  fc.string().map((description) => () => errorWithMessage(Symbol(description))),
+  fc.string({ minLength: 1100, maxLength: 1500 }).map((message) => () => new Error(message)),
+  fc.constant(unprintable),
+  fc.constant(trappingProxy),
+);
 
-/** What parseEvent should accept: an oracle written from the spec, independently. */
-function isValidEvent(e: unknown): boolean {
-  if (e === null || typeof e !== 'object') return false;
-  const o = e as Record<string, unknown>;
-  const duration = (v: unknown): boolean =>
-    v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_EVENT_SECONDS);
-  const app = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
-  switch (o.type) {
-    case 'worker_spawned':
-      return duration(o.coldStartSeconds) && o.trace === undefined;
-    case 'worker_stopped':
-      return (STOP_REASONS as readonly unknown[]).includes(o.reason);
-    case 'session_opened':
-    case 'session_closed':
-    case 'bundle_uploaded':
-    case 'audit_entry_dropped':
-      return true;
-    case 'bundle_restored':
-      return typeof o.ok === 'boolean' && duration(o.seconds);
-    case 'proxy_request':
-      return (
-        (o.app === undefined || app(o.app)) &&
-        Number.isSafeInteger(o.status) &&
-        duration(o.seconds) &&
-        o.trace === undefined
-      );
-    case 'health_check_failed':
-      return app(o.app);
-    default:
-      return false;
-  }
-}
+const fields = fc.record(
+  {
+    type: fc.constantFrom<string>(...EVENT_TYPES, 'nope'),
+    coldStartSeconds: fc.oneof(fc.double(), fc.nat(100), fc.constantFrom(MAX_EVENT_SECONDS, MAX_EVENT_SECONDS * 2)),
+    reason: fc.oneof(fc.constantFrom(...STOP_REASONS), fc.string()),
+    ok: fc.oneof(fc.boolean(), fc.anything()),
+    seconds: fc.oneof(
+      fc.double(),
+      fc.nat(100),
+      fc.constant(undefined),
+      fc.constantFrom(MAX_EVENT_SECONDS, MAX_EVENT_SECONDS * 2),
+    ),
+    app: fc.oneof(fc.string({ maxLength: 6 }), fc.string({ minLength: 120, maxLength: 300 }), fc.anything()),
+    status: fc.oneof(fc.integer({ min: -100, max: 1000 }), fc.double(), fc.anything()),
+  },
+  { requiredKeys: ['type'] },
+);
 
+/** Any event: near misses, anything at all, and events one of whose fields throws anything when read. */
 const anyEvent: fc.Arbitrary<unknown> = fc.oneof(
-  fc.record(
-    {
-      type: fc.constantFrom<string>(...EVENT_TYPES, 'nope'),
-      coldStartSeconds: fc.oneof(fc.double(), fc.nat(100), fc.constantFrom(MAX_EVENT_SECONDS, MAX_EVENT_SECONDS * 2)),
-      reason: fc.oneof(fc.constantFrom(...STOP_REASONS), fc.string()),
-      ok: fc.oneof(fc.boolean(), fc.anything()),
-      seconds: fc.oneof(
-        fc.double(),
-        fc.nat(100),
-        fc.constant(undefined),
-        fc.constantFrom(MAX_EVENT_SECONDS, MAX_EVENT_SECONDS * 2),
+  { weight: 4, arbitrary: fields },
+  { weight: 1, arbitrary: fc.anything() },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fields, fc.constantFrom('type', 'app', 'status', 'seconds', 'reason', 'ok', 'coldStartSeconds'), anyThrown)
+      .map(([event, key, thrown]) =>
+        Object.defineProperty({ ...event }, key, {
+          enumerable: true,
+          get() {
+            throw thrown();
+          },
+        }),
       ),
-      app: fc.oneof(fc.string({ maxLength: 6 }), fc.anything()),
-      status: fc.oneof(fc.integer({ min: -100, max: 1000 }), fc.double(), fc.anything()),
-    },
-    { requiredKeys: ['type'] },
-  ),
-  fc.anything(),
+  },
 );
 
 describe('event validation, for any input', () => {
@@ -83,7 +81,7 @@ describe('event validation, for any input', () => {
     );
   });
 
-  it('record() never throws, reports exactly the invalid events, and counts exactly the valid ones', async () => {
+  it('record() never throws, reports exactly the invalid events in at most 1,024 characters, counts exactly the valid ones, and labels no app with more than 128', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(anyEvent, { maxLength: 50 }), async (events) => {
         const registry = new Registry();
@@ -102,6 +100,9 @@ describe('event validation, for any input', () => {
           .find((m) => m.name === 'blockyard_proxy_requests_total')
           ?.values.reduce((s, v) => s + v.value, 0);
         expect(total ?? 0).toBe(requests);
+        expect(errors.filter((e) => e.message.length > 1024)).toEqual([]);
+        const apps = parseExposition(await registry.metrics()).flatMap((sample) => sample.labels.app ?? []);
+        expect(apps.filter((app) => app.length > 128)).toEqual([]);
         tracker.stop();
       }),
       { numRuns: 200 },

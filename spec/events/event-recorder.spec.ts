@@ -2,8 +2,10 @@
  * Events recorded through the tracker: what each kind does to the collectors, the bound on the
  * `app` label, and what is rejected.
  */
+import { createHash } from 'node:crypto';
 import { NEVER } from 'rxjs';
 import { AppOverflow, TelemetryError, WorkerStateTracker, type TelemetryEvent } from '../../lib';
+import { errorWithMessage, trappingProxy, unprintable } from '../helpers/hostile-values';
 import { trackerFixture } from '../helpers/tracker-fixture';
 import { scrape, scrapeValue, valueOf } from '../helpers/scrape';
 
@@ -128,7 +130,88 @@ describe('WorkerStateTracker: bounded app label', () => {
   });
 });
 
+describe('WorkerStateTracker: app label length', () => {
+  /** What a name longer than 128 characters must be counted as: written out here, as documented. */
+  function expectedLabel(name: string): string {
+    const hash = createHash('sha256').update(name, 'utf16le').digest('hex');
+    return `${name.slice(0, 115)}…${hash.slice(0, 12)}`;
+  }
+
+  it('counts an app name longer than 128 characters under a 128-character value that stays distinct, reported once per name', async () => {
+    const { tracker, errors } = track({ tick: NEVER });
+    const mebi = 'a'.repeat(1 << 20);
+    const sameStart = `${'a'.repeat((1 << 20) - 1)}b`;
+    const longest = 'c'.repeat(128); // the longest name kept as it is
+    for (const app of [mebi, mebi, sameStart, longest]) tracker.record({ type: 'proxy_request', app, status: 200 });
+    tracker.record({ type: 'health_check_failed', app: mebi });
+    const text = await fx.registry.metrics();
+    const s = await scrape(fx.registry);
+    expect(expectedLabel(mebi)).toHaveLength(128);
+    expect(expectedLabel(mebi)).not.toBe(expectedLabel(sameStart));
+    expect(valueOf(s, 'blockyard_proxy_requests_total', { app: expectedLabel(mebi) })).toBe(2);
+    expect(valueOf(s, 'blockyard_proxy_requests_total', { app: expectedLabel(sameStart) })).toBe(1);
+    expect(valueOf(s, 'blockyard_proxy_requests_total', { app: longest })).toBe(1);
+    expect(valueOf(s, 'blockyard_health_checks_failed_total', { app: expectedLabel(mebi) })).toBe(1);
+    expect(text.length).toBeLessThan(10_000);
+    const quoted = `"${'a'.repeat(64)}…"`;
+    expect(errors.map((e) => [e.origin, e.field, e.message])).toEqual([
+      [
+        'bound',
+        'app',
+        `app name of 1048576 characters is longer than 128; ${quoted} is counted as "${expectedLabel(mebi)}"`,
+      ],
+      [
+        'bound',
+        'app',
+        `app name of 1048576 characters is longer than 128; ${quoted} is counted as "${expectedLabel(sameStart)}"`,
+      ],
+    ]);
+  });
+
+  it('keeps the exposition small whatever the names: 300 distinct names of 100,000 characters', async () => {
+    const { tracker, errors } = track({ tick: NEVER });
+    const base = 'n'.repeat(100_000);
+    for (let i = 0; i < 300; i += 1) tracker.record({ type: 'proxy_request', app: `${base}${i}`, status: 200 });
+    const apps = new Set(
+      (await scrape(fx.registry)).flatMap((s) => (s.labels.app === undefined ? [] : [s.labels.app])),
+    );
+    expect(apps.size).toBe(300);
+    expect(Math.max(...[...apps].map((a) => a.length))).toBe(128);
+    expect((await fx.registry.metrics()).length).toBeLessThan(100_000);
+    expect(errors).toHaveLength(300);
+    expect(Math.max(...errors.map((e) => e.message.length))).toBeLessThanOrEqual(1024);
+  });
+
+  it('counts long names past maxApps under the overflow value like any other', async () => {
+    const { tracker, errors } = track({ tick: NEVER, maxApps: 1 });
+    tracker.record({ type: 'proxy_request', app: 'x'.repeat(200), status: 200 });
+    tracker.record({ type: 'proxy_request', app: 'y'.repeat(200), status: 200 });
+    const s = await scrape(fx.registry);
+    expect(valueOf(s, 'blockyard_proxy_requests_total', { app: AppOverflow })).toBe(1);
+    expect(errors.map((e) => e.message)).toEqual([
+      `app name of 200 characters is longer than 128; "${'x'.repeat(64)}…" is counted as "${expectedLabel('x'.repeat(200))}"`,
+      `more than 1 distinct app names; "${'y'.repeat(64)}…" and later new apps are counted as __overflow__`,
+    ]);
+  });
+});
+
+/** An event whose `status` getter throws `thrown`. */
+function throwingOnRead(thrown: unknown): object {
+  return Object.defineProperty({ type: 'proxy_request' }, 'status', {
+    get() {
+      throw thrown;
+    },
+  });
+}
+
+/** An object whose class (its constructor) is named `name`. */
+function instanceOfClassNamed(name: string): object {
+  const constructor = Object.defineProperty(() => undefined, 'name', { value: name });
+  return Object.create({ constructor }) as object;
+}
+
 describe('bad events are reported, never recorded', () => {
+  const longName = 'N'.repeat(1 << 20);
   const cases: [string, unknown, string, string][] = [
     ['not an object', 'spawn', 'event', 'event must be an object, got "spawn"'],
     ['null', null, 'event', 'event must be an object, got null'],
@@ -209,6 +292,55 @@ describe('bad events are reported, never recorded', () => {
       'event',
       'reading the event threw: gotcha',
     ],
+    [
+      'a getter throwing an Error whose message is a symbol',
+      throwingOnRead(errorWithMessage(Symbol('boom'))),
+      'event',
+      'reading the event threw: an Error whose message is symbol boom',
+    ],
+    [
+      'a getter throwing an Error whose message is null',
+      throwingOnRead(errorWithMessage(null)),
+      'event',
+      'reading the event threw: an Error whose message is null',
+    ],
+    [
+      'a getter throwing a TypeError whose message is a number',
+      throwingOnRead(Object.defineProperty(new TypeError(), 'message', { value: 42 })),
+      'event',
+      'reading the event threw: a TypeError whose message is number 42',
+    ],
+    ['a getter throwing a symbol', throwingOnRead(Symbol('bare')), 'event', 'reading the event threw: Symbol(bare)'],
+    [
+      'a getter throwing an object whose toString throws',
+      throwingOnRead(unprintable()),
+      'event',
+      'reading the event threw: an unprintable error (an object)',
+    ],
+    [
+      'a getter throwing a Proxy whose every trap throws',
+      throwingOnRead(trappingProxy()),
+      'event',
+      'reading the event threw: an unprintable error (an unreadable value)',
+    ],
+    [
+      'a getter throwing an Error of 1 MiB',
+      throwingOnRead(new Error('m'.repeat(1 << 20))),
+      'event',
+      `reading the event threw: ${'m'.repeat(1023 - 'reading the event threw: '.length)}…`,
+    ],
+    [
+      'a symbol of 1 MiB as the reason',
+      { type: 'worker_stopped', reason: Symbol('r'.repeat(1 << 20)) },
+      'reason',
+      `worker_stopped event: reason must be one of graceful, crashed, idle_timeout, got symbol ${'r'.repeat(64)}…`,
+    ],
+    [
+      'an instance of a class named with 1 MiB as the status',
+      { type: 'proxy_request', status: instanceOfClassNamed(longName) },
+      'status',
+      `proxy_request event: status must be an integer, got a ${'N'.repeat(64)}…`,
+    ],
   ];
 
   it.each(cases)('%s', async (_name, event, field, message) => {
@@ -217,6 +349,7 @@ describe('bad events are reported, never recorded', () => {
     tracker.events$.subscribe((e) => accepted.push(e));
     expect(() => tracker.record(event as TelemetryEvent)).not.toThrow();
     expect(errors.map((e) => [e.origin, e.field, e.message])).toEqual([['event', field, message]]);
+    expect(errors[0]?.message.length).toBeLessThanOrEqual(1024);
     expect(accepted).toEqual([]);
     const samples = await scrape(fx.registry);
     expect(samples.filter((s) => s.value !== 0)).toEqual([]);

@@ -12,9 +12,7 @@ import {
   TelemetryError,
   WORKER_STATES,
   WorkerStateTracker,
-  deriveStateCounts,
   newMetrics,
-  parseEvent,
   serveMetrics,
   type MetricsServer,
   type StateCounts,
@@ -42,10 +40,12 @@ import { formatErrorLine } from '../../examples/demo/error-line';
 import { describeSummary, formatTickLine } from '../../examples/demo/tick-line';
 import { CONTRACT, OPT_IN } from '../helpers/contract';
 import { startDemoProcess } from '../helpers/demo-process';
+import { isValidEvent } from '../helpers/event-oracle';
 import { httpRequest } from '../helpers/http-client';
 import { listen } from '../helpers/http-server';
 import { parseExposition, scrape, valueOf, type Sample } from '../helpers/scrape';
 import { waitUntil } from '../helpers/wait-until';
+import { oracleCounts } from '../helpers/worker-oracle';
 
 const EPOCH = new Date('2026-01-01T00:00:00Z');
 
@@ -175,8 +175,7 @@ describe('OrchestratorSimulator', () => {
         apps: 5,
         epoch: EPOCH,
         record: (e) => {
-          const parsed = parseEvent(e);
-          if (!parsed.ok) problems.push(parsed.problem.message);
+          if (!isValidEvent(e)) problems.push(`an invalid event: ${JSON.stringify(e)}`);
           if (e.type === 'worker_spawned') spawned += 1;
           if (e.type === 'worker_stopped') stopped += 1;
           if (e.type === 'session_opened') sessions += 1;
@@ -185,7 +184,7 @@ describe('OrchestratorSimulator', () => {
       });
       for (let step = 0; step < 300; step += 1) {
         sim.advance();
-        const counts = deriveStateCounts(sim.workers);
+        const counts = oracleCounts(sim.workers);
         if (spawned - stopped !== sim.workers.size) problems.push(`step ${step}: spawned - stopped != workers`);
         if (sessions !== counts.sessions) problems.push(`step ${step}: opened - closed != sessions`);
         if (counts.workers !== sim.workers.size) problems.push(`step ${step}: an invalid worker record`);
@@ -234,7 +233,7 @@ describe('OrchestratorSimulator', () => {
       sim.advance();
       tracker.feed(sim.workers);
       tick$.next();
-      expect(counts).toEqual(deriveStateCounts(sim.workers));
+      expect(counts).toEqual(oracleCounts(sim.workers));
       // Each app's workers and sessions, counted here from the worker table.
       const expected = new Map<
         string,
@@ -747,8 +746,11 @@ describe('the simulator wired to a tracker', () => {
       tick$.next();
     }
     const samples = await scrape(metrics.registry);
-    const c = deriveStateCounts(sim.workers);
+    const c = oracleCounts(sim.workers);
+    expect(c.workers).toBeGreaterThan(0);
     expect(valueOf(samples, 'blockyard_workers', { state: 'busy' })).toBe(c.busy);
+    expect(valueOf(samples, 'blockyard_workers', { state: 'idle' })).toBe(c.idle);
+    expect(valueOf(samples, 'blockyard_workers', { state: 'draining' })).toBe(c.draining);
     expect(valueOf(samples, 'blockyard_sessions_active')).toBe(c.sessions);
     tracker.stop();
   });

@@ -12,6 +12,8 @@ export interface HttpAnswer {
   readonly body: Buffer;
   /** The body as UTF-8 text. */
   readonly text: string;
+  /** Whether the request went over a connection kept alive from an earlier one (with `agent`). */
+  readonly reusedSocket: boolean;
 }
 
 /**
@@ -30,7 +32,13 @@ export function httpRequest(
       res.on('error', reject);
       res.on('end', () => {
         const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8') });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body,
+          text: body.toString('utf8'),
+          reusedSocket: req.reusedSocket,
+        });
       });
     });
     req.on('error', reject);

@@ -2,6 +2,7 @@
  * `metricsHandler` behind a real server on 127.0.0.1, for the endpoint's specs: serve a
  * registry, get its URL, and close every server a test opened in `afterEach`.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry, RegistryContentType } from 'prom-client';
 import { metricsHandler, type MetricsHandlerOptions, type MetricsSource } from '../../lib';
 import { listen, type TestServer } from './http-server';
@@ -29,15 +30,21 @@ export interface ServedHandler {
 
 const servers: TestServer[] = [];
 
-/** Serves `metricsHandler(registry, options)` at `<origin>/metrics` (any path reaches it). */
+/**
+ * Serves `metricsHandler(registry, options)` at `<origin>/metrics` (any path reaches it),
+ * counting the requests that reached the handler; `before` sees each request first, with its
+ * number (from 1), to tamper with it or watch it.
+ */
 export async function serveHandler(
   registry: Registry<RegistryContentType> | MetricsSource,
   options?: MetricsHandlerOptions,
+  before?: (req: IncomingMessage, res: ServerResponse, n: number) => void,
 ): Promise<ServedHandler> {
   const handler = metricsHandler(registry, options);
   let seen = 0;
   const server = await listen((req, res) => {
     seen += 1;
+    before?.(req, res, seen);
     handler(req, res);
   });
   servers.push(server);

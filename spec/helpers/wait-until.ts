@@ -41,3 +41,15 @@ export async function spinUntil(condition: () => boolean, what: string): Promise
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
+
+/**
+ * Resolves as `promise` does, or rejects once `timeoutMs` has passed first, naming `what`: for
+ * tests that wait on an event (a socket closing) rather than poll.
+ */
+export function within<T>(what: string, promise: Promise<T>, timeoutMs = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

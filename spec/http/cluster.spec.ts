@@ -88,17 +88,47 @@ describe('cluster mode with two real workers', () => {
   let aggregator: ClusterAggregator;
   let served: MetricsServer;
 
-  /** Sends `command` to `worker` and resolves with its acknowledgement. */
-  function command(worker: Worker, what: string): Promise<Record<string, unknown>> {
+  /**
+   * Sends `what` (a command, or a command with what it carries: see the fixture) to `worker`
+   * and resolves with its acknowledgement.
+   */
+  function command(
+    worker: Worker,
+    what: string | { command: string; metrics?: unknown },
+  ): Promise<Record<string, unknown>> {
+    const name = typeof what === 'string' ? what : what.command;
     return new Promise((resolve) => {
       const onMessage = (message: Record<string, unknown>): void => {
-        if (message.ack !== what) return;
+        if (message.ack !== name) return;
         worker.off('message', onMessage);
         resolve(message);
       };
       worker.on('message', onMessage);
       worker.send(what);
     });
+  }
+
+  /**
+   * Scrapes a fresh aggregator's listener once, after `prepare` and before `restore`, and
+   * returns the answer and what onError was told; the shared listener serves normally after.
+   */
+  async function failedScrape(
+    prepare: () => Promise<unknown>,
+    restore: () => Promise<unknown>,
+  ): Promise<{ status: number; text: string; errors: string[] }> {
+    const errors: string[] = [];
+    const fresh = new ClusterAggregator();
+    const freshServed = await serveMetrics({ registry: fresh, port: 0, onError: (e) => errors.push(e.message) });
+    try {
+      await prepare();
+      const answer = await httpRequest(freshServed.url);
+      return { status: answer.status, text: answer.text, errors };
+    } finally {
+      await restore();
+      await freshServed.close();
+      await fresh.close();
+      expect((await httpRequest(served.url)).status).toBe(200);
+    }
   }
 
   function exited(worker: Worker): Promise<void> {
@@ -217,25 +247,73 @@ describe('cluster mode with two real workers', () => {
     );
   });
 
-  it('fails a scrape with a 500 naming the worker when its answer is malformed, never serving what it sent', async () => {
-    const errors: string[] = [];
-    const strict = new ClusterAggregator();
-    const strictServed = await serveMetrics({ registry: strict, port: 0, onError: (e) => errors.push(e.message) });
-    const [a] = workers as [Worker];
-    try {
-      await command(a, 'malformed');
-      const failed = await httpRequest(strictServed.url);
-      expect(failed.status).toBe(500);
-      expect(failed.text).toBe(
-        `Internal Server Error: gathering metrics failed: ClusterAggregator: worker ${a.id} sent a malformed answer: a metric name is "bad name\\n# HELP x"\n`,
+  it.each([
+    [
+      'a name that would break the exposition',
+      { name: 'bad name\n# HELP x', help: 'h', type: 'counter', aggregator: 'sum', values: [{ value: 1, labels: {} }] },
+      'a metric name is "bad name\\n# HELP x"',
+    ],
+    [
+      'aggregator "constructor"',
+      { name: 'test_m', help: 'h', type: 'gauge', aggregator: 'constructor', values: [{ value: 1, labels: {} }] },
+      'test_m: aggregator is "constructor", not one of sum, first, min, max, average, omit',
+    ],
+    [
+      'a metric named __proto__',
+      { name: '__proto__', help: 'h', type: 'gauge', aggregator: 'sum', values: [{ value: 1, labels: {} }] },
+      'a metric name is "__proto__", which a registry cannot hold',
+    ],
+    [
+      'a value without labels',
+      { name: 'test_m', help: 'h', type: 'gauge', aggregator: 'sum', values: [{ value: 1 }] },
+      'test_m: labels are undefined',
+    ],
+  ])(
+    'fails a scrape with a 500 naming the worker when its answer holds %s, never serving what it sent',
+    async (_what, metric, problem) => {
+      const [a] = workers as [Worker];
+      const failed = await failedScrape(
+        () => command(a, { command: 'answer-once', metrics: [metric] }),
+        () => command(a, 'share'),
       );
-      expect(errors).toHaveLength(1);
-    } finally {
-      await command(a, 'share');
-      await strictServed.close();
-      await strict.close();
-    }
-    expect((await httpRequest(served.url)).status).toBe(200);
+      const message = `ClusterAggregator: worker ${a.id} sent a malformed answer: ${problem}`;
+      expect(failed.status).toBe(500);
+      expect(failed.text).toBe(`Internal Server Error: gathering metrics failed: ${message}\n`);
+      expect(failed.errors).toEqual([`metricsHandler: gathering metrics failed: ${message}`]);
+    },
+  );
+
+  it('fails a scrape with a 500 naming both workers when they send one metric with different types', async () => {
+    const [a, b] = workers as [Worker, Worker];
+    // Worker A sends blockyard_workers_active as a histogram, B as the gauge it is: served
+    // together, B's samples would follow A's # TYPE line, or A's buckets B's.
+    const histogram = {
+      name: 'blockyard_workers_active',
+      help: 'h',
+      type: 'histogram',
+      aggregator: 'sum',
+      values: [{ value: 3, metricName: 'blockyard_workers_active_bucket', labels: { le: '+Inf' } }],
+    };
+    const failed = await failedScrape(
+      () => command(a, { command: 'answer-once', metrics: [histogram] }),
+      () => command(a, 'share'),
+    );
+    const message = `ClusterAggregator: blockyard_workers_active: a gauge from worker ${b.id}, a histogram from worker ${a.id}`;
+    expect(failed.status).toBe(500);
+    expect(failed.text).toBe(`Internal Server Error: gathering metrics failed: ${message}\n`);
+    expect(failed.errors).toEqual([`metricsHandler: gathering metrics failed: ${message}`]);
+  });
+
+  it("fails a scrape with a 500 naming the worker when the worker's own registry fails", async () => {
+    const [a] = workers as [Worker];
+    const failed = await failedScrape(
+      () => command(a, 'broken'),
+      () => command(a, 'mended'),
+    );
+    expect(failed.status).toBe(500);
+    expect(failed.text).toBe(
+      `Internal Server Error: gathering metrics failed: ClusterAggregator: worker ${a.id} failed: disk on fire\n`,
+    );
   });
 
   it('carries a non-finite value across IPC as it is (JSON alone would make +Inf a 0)', async () => {

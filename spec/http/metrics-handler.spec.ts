@@ -19,9 +19,11 @@ import {
 import { SharedExposition } from '../../lib/http/shared-exposition';
 import { startExpressExample } from '../../examples/express';
 import { startFastifyExample } from '../../examples/fastify';
+import { deferred } from '../helpers/deferred';
 import { fillMetrics } from '../helpers/fill-metrics';
 import { heldGauge } from '../helpers/held-gauge';
-import { httpRequest, type HttpAnswer } from '../helpers/http-client';
+import { errorWithMessage, trappingProxy, unprintable } from '../helpers/hostile-values';
+import { httpRequest } from '../helpers/http-client';
 import { listen } from '../helpers/http-server';
 import { openMetricsRegistry } from '../helpers/openmetrics-exemplars';
 import { parseExposition, valueOf } from '../helpers/scrape';
@@ -32,7 +34,7 @@ import {
   keepServer,
   serveHandler,
 } from '../helpers/served-handler';
-import { spinUntil } from '../helpers/wait-until';
+import { spinUntil, within } from '../helpers/wait-until';
 
 async function serve(registry: Registry<RegistryContentType>, options?: MetricsHandlerOptions): Promise<string> {
   return (await serveHandler(registry, options)).url;
@@ -259,6 +261,8 @@ describe('metricsHandler: bearer token', () => {
     ['a prefix of the token', { Authorization: `Bearer ${token.slice(0, 4)}` }],
     ['another scheme', { Authorization: `Basic ${token}` }],
     ['an empty bearer', { Authorization: 'Bearer ' }],
+    ['the token followed by more words', { Authorization: `Bearer ${token} junk` }],
+    ['the token twice', { Authorization: `Bearer ${token} ${token}` }],
   ])('answers 401, revealing nothing, to %s', async (_what, headers: Record<string, string>) => {
     const registry = new Registry();
     fillMetrics(newMetrics(registry));
@@ -306,25 +310,23 @@ describe('metricsHandler: limits', () => {
     const registry = new Registry();
     newMetrics(registry);
     const errors: string[] = [];
-    const handler = metricsHandler(registry, { maxInFlight: 2, onError: (e) => errors.push(e.message) });
-    let hostile = 0;
-    const server = await listen((req, res) => {
-      hostile += 1;
-      if (hostile <= 3) {
-        Object.defineProperty(req.headers, 'accept', {
-          get() {
-            throw new Error('unreadable Accept');
-          },
-        });
-      } else if (hostile <= 6) {
-        res.once = () => {
-          throw new Error('no events here');
-        };
-      }
-      handler(req, res);
-    });
-    keepServer(server);
-    const url = `${server.origin}/metrics`;
+    const { url } = await serveHandler(
+      registry,
+      { maxInFlight: 2, onError: (e) => errors.push(e.message) },
+      (req, res, n) => {
+        if (n <= 3) {
+          Object.defineProperty(req.headers, 'accept', {
+            get() {
+              throw new Error('unreadable Accept');
+            },
+          });
+        } else if (n <= 6) {
+          res.once = () => {
+            throw new Error('no events here');
+          };
+        }
+      },
+    );
     for (let i = 0; i < 6; i += 1) expect((await httpRequest(url)).status).toBe(500);
     const answer = await httpRequest(url);
     expect(answer.status).toBe(200);
@@ -393,10 +395,14 @@ describe('metricsHandler: limits', () => {
     held.open(2);
   });
 
-  it('releases the slot of a scraper that went away', async () => {
+  it('releases the slot of a scraper that went away: with maxInFlight 1 the next scrape joins the render still held', async () => {
     const registry = new Registry();
     const held = heldGauge(registry);
-    const url = await serve(registry, { maxInFlight: 1 });
+    const firstClosed = deferred();
+    const { url, seen } = await serveHandler(registry, { maxInFlight: 1 }, (_req, res, n) => {
+      // Registered before the handler's own listener, so it runs first on the same 'close'.
+      if (n === 1) res.once('close', () => firstClosed.resolve());
+    });
     const gone = new Promise<void>((resolve) => {
       const req = request(url, { agent: false });
       req.on('error', () => resolve());
@@ -404,38 +410,78 @@ describe('metricsHandler: limits', () => {
       void held.entered().then(() => req.destroy());
     });
     await gone;
+    await firstClosed.promise;
+    // The render is still held: a slot kept by the scraper that left would make this a 503.
+    const next = httpRequest(url);
+    await spinUntil(() => seen() === 2, 'the next scrape to reach the handler');
     held.open(5);
-    const answer = await waitForStatus(url, 200);
+    const answer = await next;
+    expect(answer.status).toBe(200);
     expect(valueOf(parseExposition(answer.text), 'test_held')).toBe(5);
+    expect(held.calls).toBe(1);
+  });
+
+  it('reports a response that fails as it is written, closes its connection, and serves the next scrape', async () => {
+    const registry = new Registry();
+    newMetrics(registry);
+    const errors: string[] = [];
+    const { url } = await serveHandler(registry, { onError: (e) => errors.push(e.message) }, (_req, res, n) => {
+      if (n === 1) {
+        res.writeHead = () => {
+          throw new Error('socket gone');
+        };
+      }
+    });
+    await expect(httpRequest(url)).rejects.toThrow(/socket hang up|ECONNRESET/);
+    expect(errors).toEqual(['metricsHandler: writing the response failed: socket gone']);
+    const next = await httpRequest(url);
+    expect(next.status).toBe(200);
+    expect(next.text).toBe(await registry.metrics());
   });
 });
 
 describe('metricsHandler: failures', () => {
-  it('answers 500 with a short message when a collector throws, and the next scrape works', async () => {
-    const registry = new Registry();
-    newMetrics(registry);
-    let broken = true;
-    new Gauge({
-      name: 'test_fragile',
-      help: 'Throws while broken.',
-      registers: [registry],
-      collect() {
-        if (broken) throw new Error('disk on fire\nwith a stack of details');
-        this.set(1);
-      },
-    });
-    const errors: Error[] = [];
-    const url = await serve(registry, { onError: (e) => errors.push(e) });
-    const failed = await httpRequest(url);
-    expect(failed.status).toBe(500);
-    expect(failed.text).toBe('Internal Server Error: gathering metrics failed: disk on fire with a stack of details\n');
-    expect(errors).toHaveLength(1);
-    expect((errors[0]?.cause as Error).message).toBe('disk on fire\nwith a stack of details');
-    broken = false;
-    const next = await httpRequest(url);
-    expect(next.status).toBe(200);
-    expect(valueOf(parseExposition(next.text), 'test_fragile')).toBe(1);
-  });
+  it.each([
+    [
+      'an Error of two lines',
+      new Error('disk on fire\nwith a stack of details'),
+      'disk on fire with a stack of details',
+    ],
+    ['an Error whose message is null', errorWithMessage(null), 'an Error whose message is null'],
+    ['an Error whose message is a number', errorWithMessage(42), 'an Error whose message is number 42'],
+    ['an Error whose message is a symbol', errorWithMessage(Symbol('boom')), 'an Error whose message is symbol boom'],
+    ['an Error of 1 MiB', new Error('x'.repeat(1 << 20)), `${'x'.repeat(199)}…`],
+    ['an object whose toString throws', unprintable(), 'an unprintable error (an object)'],
+    ['a Proxy whose traps throw', trappingProxy(), 'an unprintable error (an unreadable value)'],
+  ])(
+    'answers 500 with a short message when a collector throws %s, tells onError, and the next scrape works',
+    async (_what, thrown, text) => {
+      const registry = new Registry();
+      newMetrics(registry);
+      let broken = true;
+      new Gauge({
+        name: 'test_hostile',
+        help: 'Throws something hostile while broken.',
+        registers: [registry],
+        collect() {
+          // eslint-disable-next-line @typescript-eslint/only-throw-error -- whatever a collector may throw
+          if (broken) throw thrown;
+          this.set(1);
+        },
+      });
+      const errors: Error[] = [];
+      const url = await serve(registry, { onError: (e) => errors.push(e) });
+      const failed = await within('the 500', httpRequest(url), 5000);
+      expect(failed.status).toBe(500);
+      expect(failed.text).toBe(`Internal Server Error: gathering metrics failed: ${text}\n`);
+      expect(errors.map((e) => e.message)).toEqual([`metricsHandler: gathering metrics failed: ${text}`]);
+      expect(errors[0]?.cause).toBe(thrown);
+      broken = false;
+      const next = await httpRequest(url);
+      expect(next.status).toBe(200);
+      expect(valueOf(parseExposition(next.text), 'test_hostile')).toBe(1);
+    },
+  );
 
   it('answers 500 when a collector rejects (with anything), even if onError throws', async () => {
     const registry = new Registry();
@@ -706,15 +752,3 @@ describe('metricsHandler in frameworks (examples/)', () => {
     }
   });
 });
-
-async function waitForStatus(url: string, status: number): Promise<HttpAnswer> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const answer = await httpRequest(url);
-    if (answer.status === status || Date.now() > deadline) {
-      expect(answer.status).toBe(status);
-      return answer;
-    }
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}

@@ -1,6 +1,7 @@
 /**
  * Property-based tests (fast-check) of the tracker: for any snapshot, nothing throws, counts
- * are consistent, and exactly the invalid entries are reported.
+ * are the oracle's (spec/helpers/worker-oracle.ts, the rules written out independently of
+ * lib/), and exactly the invalid entries are reported.
  */
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
@@ -14,32 +15,26 @@ import {
   type ActiveWorker,
   type SnapshotInput,
   type TelemetryError,
-  type WorkerState,
   type WorkerTransition,
 } from '../../lib';
 import { anyWorker, tableOperation, validWorker } from '../helpers/worker-arbitraries';
+import { oracleCounts, oracleState, type OracleState } from '../helpers/worker-oracle';
 
 describe('deriveStateCounts, for any snapshot', () => {
   it.each([false, true])(
-    'never throws; counts are non-negative integers summing to the number of valid workers (strict: %p)',
+    'counts as the oracle does, as a Map and as an array of pairs, and agrees with workerState and invalidWorkerReason (strict: %p)',
     (strict) => {
       fc.assert(
         fc.property(fc.array(anyWorker, { maxLength: 40 }), (workers) => {
           const map = new Map(workers.map((w, i) => [`w${i}`, w]));
-          const counts = deriveStateCounts(map as unknown as SnapshotInput, { strict });
-          const valid = workers.filter((w) => invalidWorkerReason(w, { strict }) === undefined) as ActiveWorker[];
-          for (const v of Object.values(counts)) expect(Number.isInteger(v) && v >= 0).toBe(true);
-          expect(counts.busy + counts.idle + counts.draining).toBe(valid.length);
-          expect(counts.workers).toBe(valid.length);
-          expect(counts.sessions).toBe(valid.reduce((s, w) => s + w.sessions, 0));
-          const byState = (state: WorkerState): number => valid.filter((w) => workerState(w) === state).length;
-          expect([counts.busy, counts.idle, counts.draining]).toEqual([
-            byState('busy'),
-            byState('idle'),
-            byState('draining'),
-          ]);
-          // The same entries as an array of pairs count the same.
-          expect(deriveStateCounts([...map] as unknown as SnapshotInput, { strict })).toEqual(counts);
+          const expected = oracleCounts(map, strict);
+          expect(deriveStateCounts(map as unknown as SnapshotInput, { strict })).toEqual(expected);
+          expect(deriveStateCounts([...map] as unknown as SnapshotInput, { strict })).toEqual(expected);
+          for (const w of workers) {
+            const state = oracleState(w, strict);
+            expect(invalidWorkerReason(w, { strict }) === undefined).toBe(state !== undefined);
+            if (state !== undefined) expect(workerState(w as ActiveWorker)).toBe(state);
+          }
         }),
         { numRuns: 300 },
       );
@@ -56,17 +51,24 @@ describe('deriveStateCounts, for any snapshot', () => {
 });
 
 /**
- * Each worker's state as rebuilt from `tracker.transitions$` alone: applied in order, each
- * transition must start from the state the last one left (checked on the way).
+ * Each worker's state as rebuilt from `tracker.transitions$` alone. The subscriber only
+ * collects: an `expect` inside it would throw into the tracker's own guard, which reports it on
+ * `errors$` and goes on, so a broken transition would pass unseen. `check()` applies what was
+ * collected since the last call, in order, and asserts that each transition starts from the
+ * state the last one left, outside the stream.
  */
-function followTransitions(tracker: WorkerStateTracker): Map<string, WorkerState> {
-  const states = new Map<string, WorkerState>();
-  tracker.transitions$.subscribe((t: WorkerTransition) => {
-    expect(t.from).toBe(states.get(t.workerId) ?? null);
-    if (t.to === null) states.delete(t.workerId);
-    else states.set(t.workerId, t.to);
-  });
-  return states;
+function followTransitions(tracker: WorkerStateTracker): { states: Map<string, OracleState>; check: () => void } {
+  const states = new Map<string, OracleState>();
+  const pending: WorkerTransition[] = [];
+  tracker.transitions$.subscribe((t: WorkerTransition) => pending.push(t));
+  const check = (): void => {
+    for (const t of pending.splice(0)) {
+      expect([t.workerId, t.from]).toEqual([t.workerId, states.get(t.workerId) ?? null]);
+      if (t.to === null) states.delete(t.workerId);
+      else states.set(t.workerId, t.to);
+    }
+  };
+  return { states, check };
 }
 
 describe('the tracker, for any snapshot', () => {
@@ -82,11 +84,9 @@ describe('the tracker, for any snapshot', () => {
         expect(() => tracker.feed(map as unknown as SnapshotInput)).not.toThrow();
         ticks.next();
         tracker.stop();
-        const invalidIds = workers.flatMap((w, i) =>
-          invalidWorkerReason(w, { strict }) === undefined ? [] : [`"w${i}"`],
-        );
+        const invalidIds = workers.flatMap((w, i) => (oracleState(w, strict) === undefined ? [`"w${i}"`] : []));
         expect(errors.map((e) => /^snapshot entry ("w\d+")/.exec(e.message)?.[1])).toEqual(invalidIds);
-        const expected = deriveStateCounts(map as unknown as SnapshotInput, { strict });
+        const expected = oracleCounts(map, strict);
         const text = await registry.metrics();
         expect(text).toContain(`blockyard_workers{state="busy"} ${expected.busy}\n`);
         expect(text).toContain(`blockyard_workers{state="idle"} ${expected.idle}\n`);
@@ -102,12 +102,13 @@ describe('the tracker, for any snapshot', () => {
       fc.property(fc.array(step, { minLength: 1, maxLength: 8 }), (steps) => {
         const ticks = new Subject<void>();
         const tracker = new WorkerStateTracker({ metrics: newMetrics(new Registry()), tick: ticks });
-        const states = followTransitions(tracker);
+        const { states, check } = followTransitions(tracker);
         for (const entries of steps) {
           const snapshot = new Map(entries.map(([id, w]) => [`w${id}`, w]));
           tracker.feed(snapshot);
           ticks.next();
-          const expected = new Map([...snapshot].map(([id, w]) => [id, workerState(w)]));
+          check();
+          const expected = new Map([...snapshot].map(([id, w]) => [id, oracleState(w)]));
           expect(new Map([...states].sort())).toEqual(new Map([...expected].sort()));
         }
         tracker.stop();
@@ -128,7 +129,7 @@ describe('the tracker, for any snapshot', () => {
         (ticksOfOperations) => {
           const ticks = new Subject<void>();
           const tracker = new WorkerStateTracker({ metrics: newMetrics(new Registry()), tick: ticks });
-          const states = followTransitions(tracker);
+          const { states, check } = followTransitions(tracker);
           const snapshot = new Map<string, unknown>();
           tracker.feed(snapshot as unknown as SnapshotInput);
           for (const operations of ticksOfOperations) {
@@ -138,15 +139,18 @@ describe('the tracker, for any snapshot', () => {
               else if (o.op === 'delete') snapshot.delete(id);
               else {
                 const worker = snapshot.get(id);
-                if (worker !== undefined && invalidWorkerReason(worker) === undefined) {
+                if (worker !== undefined && oracleState(worker) !== undefined) {
                   Object.assign(worker as ActiveWorker, { draining: o.draining, sessions: o.sessions });
                 }
               }
             }
             ticks.next();
-            const expected = new Map<string, WorkerState>();
-            for (const [id, w] of snapshot)
-              if (invalidWorkerReason(w) === undefined) expected.set(id, workerState(w as ActiveWorker) as WorkerState);
+            check();
+            const expected = new Map<string, OracleState>();
+            for (const [id, w] of snapshot) {
+              const state = oracleState(w);
+              if (state !== undefined) expected.set(id, state);
+            }
             expect(new Map([...states].sort())).toEqual(new Map([...expected].sort()));
           }
           tracker.stop();

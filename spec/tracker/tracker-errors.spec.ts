@@ -21,6 +21,7 @@ import {
   type WorkerStateTrackerOptions,
 } from '../../lib';
 import { messageOf } from '../../lib/describe-value';
+import { errorWithMessage, trappingProxy, unprintable } from '../helpers/hostile-values';
 import { trackerFixture } from '../helpers/tracker-fixture';
 import { scrape, valueOf } from '../helpers/scrape';
 import { busy, idle, snapshot, snapshotOf, worker } from '../helpers/workers';
@@ -76,6 +77,56 @@ describe('bad snapshots are reported and the pipeline keeps ticking', () => {
     ticks.next();
     expect(emitted[1]).toEqual({ busy: 0, idle: 0, draining: 1, workers: 1, sessions: 0 });
   });
+
+  it.each([
+    ['a Map', (entries: [string, unknown][]) => new Map(entries)],
+    ['an array of entries', (entries: [string, unknown][]) => entries],
+  ])(
+    'leaves out an entry whose getter throws anything, reports it in short, and counts the rest (%s)',
+    (_kind, toSnapshot) => {
+      const ticks = new Subject<void>();
+      const { tracker, errors, emitted } = track({ tick: ticks });
+      const throwing = (thrown: unknown): object =>
+        Object.defineProperty({ ...worker() }, 'sessions', {
+          get() {
+            throw thrown;
+          },
+        });
+      tracker.feed(
+        toSnapshot([
+          ['a', busy(2)],
+          ['symbol', throwing(errorWithMessage(Symbol('lost')))],
+          ['null', throwing(errorWithMessage(null))],
+          ['unprintable', throwing(unprintable())],
+          ['proxy', throwing(trappingProxy())],
+          ['huge', throwing(new Error('h'.repeat(1 << 20)))],
+          ['b', idle()],
+        ]) as unknown as SnapshotInput,
+      );
+      ticks.next();
+      expect(emitted).toEqual([{ busy: 1, idle: 1, draining: 0, workers: 2, sessions: 2 }]);
+      const prefix = 'snapshot entry "huge": reading the worker threw: ';
+      expect(errors.map((e) => [e.origin, e.field, e.message])).toEqual([
+        [
+          'snapshot',
+          'worker',
+          'snapshot entry "symbol": reading the worker threw: an Error whose message is symbol lost',
+        ],
+        ['snapshot', 'worker', 'snapshot entry "null": reading the worker threw: an Error whose message is null'],
+        [
+          'snapshot',
+          'worker',
+          'snapshot entry "unprintable": reading the worker threw: an unprintable error (an object)',
+        ],
+        [
+          'snapshot',
+          'worker',
+          'snapshot entry "proxy": reading the worker threw: an unprintable error (an unreadable value)',
+        ],
+        ['snapshot', 'worker', `${prefix}${'h'.repeat(1023 - prefix.length)}…`],
+      ]);
+    },
+  );
 
   it('with strictSnapshots, also rejects malformed fields that decide no count', () => {
     const ticks = new Subject<void>();

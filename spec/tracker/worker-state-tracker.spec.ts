@@ -294,6 +294,24 @@ describe('WorkerStateTracker: transitions$', () => {
     sub.unsubscribe();
   });
 
+  it('starts from empty again when the last subscriber has left and a new one comes', () => {
+    const ticks = new Subject<void>();
+    const { tracker } = track({ tick: ticks });
+    tracker.feed(snapshot({ w1: busy() }));
+    const first: WorkerTransition[] = [];
+    const sub = tracker.transitions$.subscribe((t) => first.push(t));
+    ticks.next();
+    sub.unsubscribe();
+    ticks.next(); // nobody listens: no diffing
+    const second: WorkerTransition[] = [];
+    tracker.transitions$.subscribe((t) => second.push(t));
+    ticks.next();
+    // The worker is the same busy one throughout: only a baseline forgotten when the last
+    // subscriber left makes it appear again for the new subscriber.
+    expect(first).toEqual([{ workerId: 'w1', appId: 'app', from: null, to: 'busy' }]);
+    expect(second).toEqual([{ workerId: 'w1', appId: 'app', from: null, to: 'busy' }]);
+  });
+
   it('sees a worker moved to a new key in the same Map, even where record and position are unchanged', () => {
     // Between ticks, 'a' is renamed 'x' with its record, and 'b' deleted and set again: the Map
     // holds the same records, in the same positions, at the same size. Only the ids differ.

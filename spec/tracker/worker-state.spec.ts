@@ -26,7 +26,9 @@ describe('deriveStateCounts', () => {
   });
 
   it('accepts an array of entries and a generator as well as a Map', () => {
-    expect(deriveStateCounts([...snapshotOf(1, 2, 3)])).toEqual(deriveStateCounts(snapshotOf(1, 2, 3)));
+    const expected = { busy: 1, idle: 2, draining: 3, workers: 6, sessions: 1 };
+    expect(deriveStateCounts(snapshotOf(1, 2, 3))).toEqual(expected);
+    expect(deriveStateCounts([...snapshotOf(1, 2, 3)])).toEqual(expected);
     function* gen(): Generator<[string, ReturnType<typeof busy>]> {
       yield ['a', busy()];
       yield ['b', idle()];
@@ -52,9 +54,13 @@ describe('deriveStateCounts', () => {
     }
   });
 
-  it('is pure: the same snapshot always gives the same counts', () => {
-    const s = snapshotOf(3, 2, 1);
-    expect(deriveStateCounts(s)).toEqual(deriveStateCounts(s));
+  it('keeps nothing between calls: the same Map counts the same again, and as it is after a change', () => {
+    const s = new Map(snapshotOf(3, 2, 1));
+    expect(deriveStateCounts(s)).toEqual({ busy: 3, idle: 2, draining: 1, workers: 6, sessions: 3 });
+    expect(deriveStateCounts(s)).toEqual({ busy: 3, idle: 2, draining: 1, workers: 6, sessions: 3 });
+    s.set('w0', draining(4));
+    s.delete('w3');
+    expect(deriveStateCounts(s)).toEqual({ busy: 2, idle: 1, draining: 2, workers: 5, sessions: 6 });
   });
 });
 
