@@ -15,15 +15,7 @@
  */
 import { Registry, type MetricObjectWithValues, type MetricValue, type RegistryContentType } from 'prom-client';
 import { CONTENT_TYPES, type ExpositionFormat } from './content-negotiation';
-
-/** What prom-client reads from a collector: what `registry.getMetricsAsArray()` holds. */
-interface Collector {
-  name: string;
-  readonly type?: string;
-  readonly help?: string;
-  get(): Promise<MetricObjectWithValues<MetricValue<string>>> | MetricObjectWithValues<MetricValue<string>>;
-  getForPromString?(): Promise<MetricObjectWithValues<MetricValue<string>>>;
-}
+import { writeExposition, type Collector } from './exposition-writer';
 
 /**
  * The name `collector` was registered under in `registry`. Normally its `name`; but once an
@@ -48,12 +40,34 @@ function familyName(name: string, type: unknown, format: ExpositionFormat): stri
 }
 
 /**
- * Renders `registry` in `format` with prom-client's own `metrics()`, leaving the registry and
- * its collectors untouched (see the module comment). Counters are named `x_total` in 0.0.4
- * and `# TYPE x counter` + `x_total` in OpenMetrics, whatever format the registry was created
- * with; exemplars appear only in OpenMetrics, as prom-client writes them.
+ * Renders `registry` in `format`: byte for byte what prom-client's own `metrics()` prints,
+ * written in slices that give the event loop a turn every millisecond or so (see
+ * exposition-writer.ts), and leaving the registry and its collectors untouched. Counters are
+ * named `x_total` in 0.0.4 and `# TYPE x counter` + `x_total` in OpenMetrics, whatever format
+ * the registry was created with; exemplars appear only in OpenMetrics, as prom-client writes
+ * them. Rejects when a collector's `get()` does, as `metrics()` does.
  */
 export function renderRegistry(registry: Registry<RegistryContentType>, format: ExpositionFormat): Promise<string> {
+  const defaults = defaultLabelsOf(registry);
+  if (defaults === undefined) return renderWithPromClient(registry, format);
+  const collectors = registry.getMetricsAsArray() as unknown as Collector[];
+  const families = collectors.map((collector) => ({ collector, registeredName: registeredName(registry, collector) }));
+  return writeExposition(families, format, defaults);
+}
+
+/**
+ * The registry's default labels as prom-client keeps them (`null` when it has none), or
+ * `undefined` when it does not keep them where prom-client 15 does: such a registry is
+ * rendered by its own `metrics()`.
+ */
+function defaultLabelsOf(registry: Registry<RegistryContentType>): Record<string, unknown> | null | undefined {
+  const labels: unknown = (registry as unknown as { _defaultLabels?: unknown })._defaultLabels;
+  if (labels === null || typeof labels !== 'object') return undefined;
+  return Object.keys(labels).length > 0 ? (labels as Record<string, unknown>) : null;
+}
+
+/** The rendering of {@link renderRegistry} by prom-client itself, through a view of the registry. */
+function renderWithPromClient(registry: Registry<RegistryContentType>, format: ExpositionFormat): Promise<string> {
   const collectors = registry.getMetricsAsArray() as unknown as Collector[];
   // The common cases need no view: prom-client's own metrics() as it is.
   // - A registry scraped in its own OpenMetrics format: the renaming prom-client does there is
