@@ -3,7 +3,8 @@
  *
  * @packageDocumentation
  */
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
 import type { ExpositionFormat } from './content-negotiation';
 import type { MetricsSource } from './metrics-source';
 import { renderRegistry } from './render-registry';
@@ -29,6 +30,9 @@ interface Entry extends InFlightExposition {
 }
 
 const ignore = (): void => undefined;
+
+/** zlib's gzip on the thread pool: 365 KB take about 1 ms there, none of it on the event loop. */
+const gzip = promisify(gzipCallback);
 
 /**
  * Shares one serialization between the concurrent scrapes of one format: a scrape that
@@ -72,11 +76,10 @@ export class SharedExposition {
     await new Promise<void>((resolve) => setImmediate(resolve));
     const registry = await this.source.gather();
     const text = Buffer.from(await renderRegistry(registry, format), 'utf8');
-    // Compressed in the same step as the render (about 1 ms for 365 KB), when a scrape has
-    // asked: Prometheus always does. On the thread pool instead, the event loop would be free
-    // to read new scrapes while it compresses, after the render they can no longer join, and
-    // each would start a render of its own.
-    return { text, gzipped: wantsGzip() ? gzipSync(text) : undefined };
+    // Compressed as part of this serialization, on the thread pool, when a scrape has asked by
+    // now (Prometheus always does): scrapes that arrive meanwhile still join it rather than
+    // start a render of their own, and the event loop stays free.
+    return { text, gzipped: wantsGzip() ? await gzip(text) : undefined };
   }
 
   /** The gzip of `entry`'s text, compressed once however many scrapes ask. */
@@ -84,7 +87,7 @@ export class SharedExposition {
     if (entry.gzipped === undefined) {
       const own = entry as Entry;
       own.wantsGzip = true;
-      const gzipped = own.rendering.then((r) => r.gzipped ?? gzipSync(r.text));
+      const gzipped = own.rendering.then((r) => r.gzipped ?? gzip(r.text));
       gzipped.catch(ignore);
       entry.gzipped = gzipped;
     }

@@ -244,3 +244,41 @@ describe('writeExposition: slices', () => {
     expect(await writeExposition(families as never, 'prometheus', null, noPauses)).toBe(text);
   });
 });
+
+describe('renderRegistry: split over turns of the event loop', () => {
+  /** The value of the one sample named `name` (with `labels` in its text), from an exposition. */
+  function sample(text: string, line: RegExp): number {
+    const match = line.exec(text);
+    if (match === null) throw new Error(`no ${String(line)} in the exposition`);
+    return Number(match[1]);
+  }
+
+  it('never tears a series while observations go on between its slices', async () => {
+    jest.useRealTimers();
+    const registry = new Registry();
+    const wide = new Counter({ name: 'wide_total', help: 'h', labelNames: ['n'], registers: [registry] });
+    for (let i = 0; i < 40_000; i += 1) wide.inc({ n: String(i) });
+    const histogram = new Histogram({ name: 'late_seconds', help: 'h', buckets: [0.1, 1], registers: [registry] });
+    let observing = true;
+    let turns = 0;
+    const observeEveryTurn = (): void => {
+      if (!observing) return;
+      turns += 1;
+      for (let i = 0; i < 10; i += 1) histogram.observe(i % 3 === 0 ? 0.05 : 5);
+      setImmediate(observeEveryTurn);
+    };
+    setImmediate(observeEveryTurn);
+    const text = await renderRegistry(registry, 'prometheus');
+    observing = false;
+    // The render gave the event loop turns: observations happened while it was under way.
+    expect(turns).toBeGreaterThan(1);
+    const count = sample(text, /^late_seconds_count (\d+)$/m);
+    expect(sample(text, /^late_seconds_bucket\{le="\+Inf"\} (\d+)$/m)).toBe(count);
+    expect(sample(text, /^late_seconds_bucket\{le="0.1"\} (\d+)$/m)).toBeLessThanOrEqual(count);
+    expect(count % 10).toBe(0); // whole turns of ten observations, never part of one
+    jest.useFakeTimers({
+      now: new Date('2026-12-02T10:00:00Z'),
+      doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'],
+    });
+  });
+});
