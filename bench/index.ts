@@ -11,13 +11,14 @@
  * and memory parts run once, in this process (they run their own child processes and take
  * their own medians).
  *
- *     npm run bench -- [--json] [--only=reconcile|events|allocation|exposition|concurrent|memory] [--runs=N]
+ *     npm run bench -- [--json] [--only=reconcile|events|allocation|exposition|stall|latency|concurrent|memory] [--runs=N]
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { join } from 'node:path';
 import { compare, median, mergeRuns, table, type Comparison, type ComparisonResult } from './harness';
 import { eventComparison } from './events';
+import { latencySection, stallSection } from './event-loop';
 import { bytesPerTick, reconcileComparisons } from './reconcile';
 import {
   concurrentSection,
@@ -173,6 +174,8 @@ async function main(): Promise<void> {
     notes.push(...section.notes);
     log(`done: ${name}`);
   };
+  await runSection('scrape stall', () => stallSection());
+  await runSection('latency under a scraper', () => latencySection());
   await runSection('scrape concurrent', () => concurrentSection());
   await runSection('memory', () => memorySection());
 

@@ -87,7 +87,7 @@ export async function expositionSection(): Promise<BenchSection> {
                 await nextTurn();
                 return Buffer.from(await plain.metrics(), 'utf8');
               },
-              goal: 1.1,
+              goal: 0.5,
             },
             7,
             true,
@@ -165,7 +165,7 @@ export function parseWrk(output: string): WrkRun {
 }
 
 /** Runs a command to its end; resolves with its stdout, rejects on a failure to start or exit code. */
-function run(command: string, args: readonly string[]): Promise<string> {
+export function run(command: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -181,7 +181,7 @@ function run(command: string, args: readonly string[]): Promise<string> {
 }
 
 /** Whether `wrk` can be started (it prints its usage and exits 1 without a URL). */
-function wrkInstalled(): Promise<boolean> {
+export function wrkInstalled(): Promise<boolean> {
   return new Promise((resolve) => {
     const child = spawn('wrk', ['--version'], { stdio: 'ignore' });
     child.once('error', () => resolve(false));
@@ -190,7 +190,7 @@ function wrkInstalled(): Promise<boolean> {
 }
 
 /** Whether `taskset` can pin a process to a core (util-linux; absent on some systems). */
-function tasksetInstalled(): Promise<boolean> {
+export function tasksetInstalled(): Promise<boolean> {
   return new Promise((resolve) => {
     const child = spawn('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
     child.once('error', () => resolve(false));
@@ -203,7 +203,7 @@ function tasksetInstalled(): Promise<boolean> {
  * generator that shares the server's core steals the time the server's latency is measured
  * in, and on two cores that decides the tail more than the server does.
  */
-function onCore(pin: boolean, core: number, command: string, args: readonly string[]): [string, string[]] {
+export function onCore(pin: boolean, core: number, command: string, args: readonly string[]): [string, string[]] {
   return pin ? ['taskset', ['-c', String(core), command, ...args]] : [command, [...args]];
 }
 

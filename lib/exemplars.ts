@@ -42,6 +42,11 @@ export function exemplarConfig(registry: { readonly contentType?: unknown }): { 
   return registry.contentType === Registry.OPENMETRICS_CONTENT_TYPE ? { enableExemplars: true } : {};
 }
 
+/** Whether prom-client keeps exemplars on `histogram` (created with `enableExemplars: true`). @internal */
+export function hasExemplars(histogram: Histogram): boolean {
+  return (histogram as MaybeExemplarHistogram).enableExemplars === true;
+}
+
 /**
  * Makes the `observe` of each histogram created with exemplars accept the plain forms again,
  * `observe(value)` and `observe(labels, value)`, besides prom-client's object form
@@ -50,7 +55,7 @@ export function exemplarConfig(registry: { readonly contentType?: unknown }): { 
  */
 export function acceptPlainObserve(...histograms: Histogram[]): void {
   for (const histogram of histograms) {
-    if ((histogram as MaybeExemplarHistogram).enableExemplars !== true) continue;
+    if (!hasExemplars(histogram)) continue;
     const objectForm = histogram.observe.bind(histogram) as (data: ObserveDataWithExemplar<string>) => void;
     const observe = (first: number | LabelValues<string> | ObserveDataWithExemplar<string>, value?: number): void => {
       if (typeof first === 'number') objectForm({ value: first });
@@ -80,20 +85,26 @@ export function activeTraceRef(): TraceRef | undefined {
 
 /**
  * Observes `value` on `histogram` with an exemplar of `traceRef`, or of the active sampled span
- * when `traceRef` is not given. Costs one property read more than `observe(value)` on a
- * histogram without exemplars (any histogram of a plain registry). An explicit `traceRef` with
- * all-zero ids leaves no exemplar. Throws what `observe` throws (a non-finite value); the
- * tracker's recorders report that on `errors$`.
+ * when `traceRef` is not given. Without an exemplar to attach (a histogram without exemplars,
+ * any histogram of a plain registry, or no sampled trace) the value goes to `observePlain`,
+ * which must be `histogram.observe(value)` or do the same (the events' direct writer). An
+ * explicit `traceRef` with all-zero ids leaves no exemplar. Throws what `observe` throws (a
+ * non-finite value); the tracker's recorder reports that on `errors$`.
  * @internal
  */
-export function observeWithExemplar(histogram: Histogram, value: number, traceRef?: TraceRef): void {
-  if ((histogram as MaybeExemplarHistogram).enableExemplars !== true) {
-    histogram.observe(value);
+export function observeWithExemplar(
+  histogram: Histogram,
+  value: number,
+  traceRef: TraceRef | undefined,
+  observePlain: (value: number) => void,
+): void {
+  if (!hasExemplars(histogram)) {
+    observePlain(value);
     return;
   }
   const ref = traceRef ?? activeTraceRef();
   if (ref === undefined || !isValidTraceId(ref.traceId) || !isValidSpanId(ref.spanId)) {
-    histogram.observe({ value });
+    observePlain(value);
     return;
   }
   histogram.observe({ value, exemplarLabels: { trace_id: ref.traceId, span_id: ref.spanId } });

@@ -20,7 +20,6 @@ import { messageOf } from './describe-value';
 
 import { OptionChecks } from './options';
 import { checkPromClientVersion } from './prom-client-support';
-import { runScrapeHooks } from './scrape-hooks';
 
 /**
  * Every Prometheus collector of the blockyard server. Create one per server with
@@ -120,7 +119,6 @@ export function newMetrics(registry: Registry<RegistryContentType> = defaultRegi
     );
   }
   const registers = [registry as Registry];
-  const collect = runScrapeHooks;
   try {
     const metrics: Metrics = {
       registry: registry as Registry,
@@ -128,78 +126,66 @@ export function newMetrics(registry: Registry<RegistryContentType> = defaultRegi
         name: 'blockyard_workers_active',
         help: 'Number of workers currently running.',
         registers,
-        collect,
       }),
       workersByState: new Gauge({
         name: 'blockyard_workers',
         help: 'Number of workers by state (busy, idle, draining), derived on each reconciliation tick.',
         labelNames: ['state'] as const,
         registers,
-        collect,
       }),
       sessionsActive: new Gauge({
         name: 'blockyard_sessions_active',
         help: 'Number of user sessions currently open.',
         registers,
-        collect,
       }),
       workersSpawned: new Counter({
         name: 'blockyard_workers_spawned_total',
         help: 'Total number of workers spawned.',
         registers,
-        collect,
       }),
       workersStopped: new Counter({
         name: 'blockyard_workers_stopped_total',
         help: 'Total number of workers stopped, by reason (graceful, crashed, idle_timeout).',
         labelNames: ['reason'] as const,
         registers,
-        collect,
       }),
       bundlesUploaded: new Counter({
         name: 'blockyard_bundles_uploaded_total',
         help: 'Total number of bundles uploaded.',
         registers,
-        collect,
       }),
       bundleRestoresSucceeded: new Counter({
         name: 'blockyard_bundle_restores_succeeded_total',
         help: 'Total number of bundle restores that succeeded.',
         registers,
-        collect,
       }),
       bundleRestoresFailed: new Counter({
         name: 'blockyard_bundle_restores_failed_total',
         help: 'Total number of bundle restores that failed.',
         registers,
-        collect,
       }),
       proxyRequests: new Counter({
         name: 'blockyard_proxy_requests_total',
         help: 'Total number of proxied requests, by app and status class.',
         labelNames: ['app', 'status'] as const,
         registers,
-        collect,
       }),
       healthChecksFailed: new Counter({
         name: 'blockyard_health_checks_failed_total',
         help: 'Total number of failed worker health checks, by app.',
         labelNames: ['app'] as const,
         registers,
-        collect,
       }),
       auditEntriesDropped: new Counter({
         name: 'blockyard_audit_entries_dropped_total',
         help: 'Total number of audit log entries dropped.',
         registers,
-        collect,
       }),
       coldStartDuration: new Histogram({
         name: 'blockyard_cold_start_seconds',
         help: 'Time from worker spawn to ready, in seconds.',
         buckets: [...COLD_START_BUCKETS],
         registers,
-        collect,
         ...exemplarConfig(registry),
       }),
       proxyRequestDuration: new Histogram({
@@ -207,7 +193,6 @@ export function newMetrics(registry: Registry<RegistryContentType> = defaultRegi
         help: 'Duration of proxied requests, in seconds.',
         buckets: [...PROXY_REQUEST_BUCKETS],
         registers,
-        collect,
         ...exemplarConfig(registry),
       }),
       buildDuration: new Histogram({
@@ -215,7 +200,6 @@ export function newMetrics(registry: Registry<RegistryContentType> = defaultRegi
         help: 'Duration of bundle builds, in seconds.',
         buckets: [...BUILD_BUCKETS],
         registers,
-        collect,
       }),
     };
     for (const state of WORKER_STATES) metrics.workersByState.labels(state).set(0);

@@ -12,28 +12,31 @@
  *
  * @packageDocumentation
  */
-import type { Counter } from 'prom-client';
 import { messageOf } from '../describe-value';
 import { TelemetryError } from '../errors';
-import { observeWithExemplar } from '../exemplars';
-import { AppUnknown, STOP_REASONS, statusClassIndex, type StopReason } from '../labels';
+import { AppUnknown, STATUS_CLASSES, STOP_REASONS, statusClassIndex, type StopReason } from '../labels';
 import type { Metrics } from '../metrics';
-import { onScrape } from '../scrape-hooks';
 import type { BoundedAppLabels } from './app-labels';
+import { CounterSeries, HistogramWriter } from './direct-writes';
 import { parseEvent } from './parse-event';
-import { ProxyRequestCounts } from './proxy-request-counts';
 import type { TelemetryEvent, TelemetryEventType } from './telemetry-event';
 
 /** The event of one kind. */
 type EventOfType<K extends TelemetryEventType> = Extract<TelemetryEvent, { type: K }>;
 
-/** What the effects record into: the collectors, and what one recorder keeps for them. */
+/** What the effects record into: the collectors, and the writers one recorder keeps for them. */
 interface Targets {
   readonly metrics: Metrics;
-  /** `blockyard_workers_stopped_total` by reason: children made once, no label object per event. */
-  readonly stopped: Readonly<Record<StopReason, Counter.Internal>>;
-  /** Proxied requests counted in plain arrays, handed to prom-client at scrape time. */
-  readonly proxyCounts: ProxyRequestCounts;
+  /** `blockyard_workers_stopped_total`, one writer per reason. */
+  readonly stopped: Readonly<Record<StopReason, CounterSeries>>;
+  /** `blockyard_proxy_requests_total`: per app label, one writer per status class (1xx … 5xx). */
+  readonly requests: Map<string, readonly CounterSeries[]>;
+  /** `blockyard_health_checks_failed_total`: one writer per app label. */
+  readonly healthChecks: Map<string, CounterSeries>;
+  /** The three histograms. */
+  readonly coldStarts: HistogramWriter;
+  readonly requestDurations: HistogramWriter;
+  readonly builds: HistogramWriter;
   /** The bound on `app` label values. */
   readonly apps: BoundedAppLabels;
 }
@@ -42,31 +45,50 @@ type Effect<K extends TelemetryEventType> = (event: EventOfType<K>, into: Target
 
 /** What each kind of event records: the one table of effects. */
 const EVENT_EFFECTS: { readonly [K in TelemetryEventType]: Effect<K> } = {
-  worker_spawned: (e, { metrics: m }) => {
-    m.workersSpawned.inc();
-    m.workersActive.inc();
-    if (e.coldStartSeconds !== undefined) observeWithExemplar(m.coldStartDuration, e.coldStartSeconds, e.trace);
+  worker_spawned: (e, into) => {
+    into.metrics.workersSpawned.inc();
+    into.metrics.workersActive.inc();
+    if (e.coldStartSeconds !== undefined) {
+      into.coldStarts.observeTraced(e.coldStartSeconds, e.trace);
+    }
   },
   worker_stopped: (e, { metrics: m, stopped }) => {
-    stopped[e.reason].inc();
+    stopped[e.reason].add(1);
     m.workersActive.dec();
   },
   session_opened: (_e, { metrics: m }) => m.sessionsActive.inc(),
   session_closed: (_e, { metrics: m }) => m.sessionsActive.dec(),
   bundle_uploaded: (_e, { metrics: m }) => m.bundlesUploaded.inc(),
-  bundle_restored: (e, { metrics: m }) => {
+  bundle_restored: (e, { metrics: m, builds }) => {
     if (e.ok) {
       m.bundleRestoresSucceeded.inc();
-      if (e.seconds !== undefined) m.buildDuration.observe(e.seconds);
+      if (e.seconds !== undefined) builds.observe(e.seconds);
     } else {
       m.bundleRestoresFailed.inc();
     }
   },
-  proxy_request: (e, { metrics: m, proxyCounts, apps }) => {
-    proxyCounts.add(e.app === undefined ? AppUnknown : apps.resolve(e.app), statusClassIndex(e.status));
-    if (e.seconds !== undefined) observeWithExemplar(m.proxyRequestDuration, e.seconds, e.trace);
+  proxy_request: (e, into) => {
+    const app = e.app === undefined ? AppUnknown : into.apps.resolve(e.app);
+    let row = into.requests.get(app);
+    if (row === undefined) {
+      const counter = into.metrics.proxyRequests;
+      row = STATUS_CLASSES.map((status) => new CounterSeries(counter, { app, status }));
+      into.requests.set(app, row);
+    }
+    (row[statusClassIndex(e.status)] as CounterSeries).add(1);
+    if (e.seconds !== undefined) {
+      into.requestDurations.observeTraced(e.seconds, e.trace);
+    }
   },
-  health_check_failed: (e, { metrics: m, apps }) => m.healthChecksFailed.inc({ app: apps.resolve(e.app) }),
+  health_check_failed: (e, into) => {
+    const app = into.apps.resolve(e.app);
+    let series = into.healthChecks.get(app);
+    if (series === undefined) {
+      series = new CounterSeries(into.metrics.healthChecksFailed, { app });
+      into.healthChecks.set(app, series);
+    }
+    series.add(1);
+  },
   audit_entry_dropped: (_e, { metrics: m }) => m.auditEntriesDropped.inc(),
 };
 
@@ -89,17 +111,24 @@ export interface EventRecorderOptions {
 export class EventRecorder {
   private readonly targets: Targets;
   private readonly report: (error: TelemetryError) => void;
-  private readonly unhook: () => void;
 
   constructor(metrics: Metrics, options: EventRecorderOptions) {
     const report = options.report;
     this.report = report;
     const apps = options.apps;
     const stopped = Object.fromEntries(
-      STOP_REASONS.map((reason) => [reason, metrics.workersStopped.labels(reason)]),
-    ) as Record<StopReason, Counter.Internal>;
-    this.targets = { metrics, stopped, proxyCounts: new ProxyRequestCounts(metrics.proxyRequests), apps };
-    this.unhook = onScrape(metrics.proxyRequests, () => this.flush());
+      STOP_REASONS.map((reason) => [reason, new CounterSeries(metrics.workersStopped, { reason })]),
+    ) as Record<StopReason, CounterSeries>;
+    this.targets = {
+      metrics,
+      stopped,
+      requests: new Map(),
+      healthChecks: new Map(),
+      coldStarts: new HistogramWriter(metrics.coldStartDuration),
+      requestDurations: new HistogramWriter(metrics.proxyRequestDuration),
+      builds: new HistogramWriter(metrics.buildDuration),
+      apps,
+    };
   }
 
   /**
@@ -121,22 +150,5 @@ export class EventRecorder {
       );
     }
     return event;
-  }
-
-  /** Hands buffered counts to prom-client (also done before every read of the collector). */
-  flush(): void {
-    try {
-      this.targets.proxyCounts.flush();
-    } catch (err) {
-      this.report(
-        new TelemetryError('event', `flushing proxy request counts failed: ${messageOf(err)}`, { cause: err }),
-      );
-    }
-  }
-
-  /** Flushes and detaches from the collectors. Idempotent. */
-  close(): void {
-    this.flush();
-    this.unhook();
   }
 }

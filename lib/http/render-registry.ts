@@ -1,6 +1,10 @@
 /**
- * Rendering a registry in either text format with prom-client's own formatter, without
- * touching the registry.
+ * Rendering a registry in either text format, byte for byte as prom-client's own formatter
+ * writes it, without touching the registry.
+ *
+ * Scrapes are written by exposition-writer.ts (prom-client's rules, series text cached, written
+ * in slices that leave the event loop free). What follows is the fallback for a registry that
+ * does not keep its default labels where prom-client 15 does, and the view the testing kit uses.
  *
  * prom-client fixes one format per registry, and its OpenMetrics rendering renames counters in
  * place (`metric.name` loses its `_total` suffix for good, in `Registry#metrics()`). Rendering
@@ -21,15 +25,7 @@
 import { Registry, type MetricObjectWithValues, type MetricValue, type RegistryContentType } from 'prom-client';
 import { messageOf } from '../describe-value';
 import { CONTENT_TYPES, type ExpositionFormat } from './content-negotiation';
-
-/** What prom-client reads from a collector: what `registry.getMetricsAsArray()` holds. @internal */
-export interface Collector {
-  name: string;
-  readonly type?: string;
-  readonly help?: string;
-  get(): Promise<MetricObjectWithValues<MetricValue<string>>> | MetricObjectWithValues<MetricValue<string>>;
-  getForPromString?(): Promise<MetricObjectWithValues<MetricValue<string>>>;
-}
+import { writeExposition, type Collector } from './exposition-writer';
 
 /**
  * The name `collector` was registered under in `registry`. Normally its `name`; but once an
@@ -79,12 +75,38 @@ function viewOf(
 }
 
 /**
- * Renders `registry` in `format` with prom-client's own `metrics()`, leaving the registry and
- * its collectors untouched (see the module comment). Counters are named `x_total` in 0.0.4
- * and `# TYPE x counter` + `x_total` in OpenMetrics, whatever format the registry was created
- * with; exemplars appear only in OpenMetrics, as prom-client writes them.
+ * Renders `registry` in `format`: byte for byte what prom-client's own `metrics()` prints,
+ * written in slices that give the event loop a turn every millisecond or so (see
+ * exposition-writer.ts), and leaving the registry and its collectors untouched. Counters are
+ * named `x_total` in 0.0.4 and `# TYPE x counter` + `x_total` in OpenMetrics, whatever format
+ * the registry was created with; exemplars appear only in OpenMetrics, as prom-client writes
+ * them. Rejects when a collector's `get()` does, as `metrics()` does.
  */
 export function renderRegistry(registry: Registry<RegistryContentType>, format: ExpositionFormat): Promise<string> {
+  const defaults = defaultLabelsOf(registry);
+  if (defaults === undefined) return renderWithPromClient(registry, format);
+  return writeExposition(familiesOf(registry), format, defaults);
+}
+
+/** The collectors of `registry`, each with the name it was registered under. */
+function familiesOf(registry: Registry<RegistryContentType>): { collector: Collector; registeredName: string }[] {
+  const collectors = registry.getMetricsAsArray() as unknown as Collector[];
+  return collectors.map((collector) => ({ collector, registeredName: registeredName(registry, collector) }));
+}
+
+/**
+ * The registry's default labels as prom-client keeps them (`null` when it has none), or
+ * `undefined` when it does not keep them where prom-client 15 does: such a registry is
+ * rendered by its own `metrics()`.
+ */
+function defaultLabelsOf(registry: Registry<RegistryContentType>): Record<string, unknown> | null | undefined {
+  const labels: unknown = (registry as unknown as { _defaultLabels?: unknown })._defaultLabels;
+  if (labels === null || typeof labels !== 'object') return undefined;
+  return Object.keys(labels).length > 0 ? (labels as Record<string, unknown>) : null;
+}
+
+/** The rendering of {@link renderRegistry} by prom-client itself, through a view of the registry. */
+function renderWithPromClient(registry: Registry<RegistryContentType>, format: ExpositionFormat): Promise<string> {
   const collectors = registry.getMetricsAsArray() as unknown as Collector[];
   // The common cases need no view: prom-client's own metrics() as it is.
   // - A registry scraped in its own OpenMetrics format: the renaming prom-client does there is
@@ -208,14 +230,25 @@ export async function renderForScrape(
   );
   if (errorHandling === 'fail') return { text: await renderRegistry(registry, format), families, failures: [] };
 
-  const reads = await readCollectors(registry);
-  const failures = reads.flatMap((r) => ('error' in r ? [{ name: r.name, error: r.error }] : []));
-  const served = reads.filter((r): r is Extract<CollectorRead, { data: unknown }> => 'data' in r);
-  if (failures.length > 0 && served.length === 0) {
+  const defaults = defaultLabelsOf(registry);
+  let text: string;
+  const failures: CollectorFailure[] = [];
+  if (defaults === undefined) {
+    const reads = await readCollectors(registry);
+    for (const r of reads) if ('error' in r) failures.push({ name: r.name, error: r.error });
+    const served = reads.filter((r): r is Extract<CollectorRead, { data: unknown }> => 'data' in r);
+    text = await viewOfReads(registry, format, served).metrics();
+  } else {
+    // The writer leaves out a collector that throws or rejects, and says which.
+    text = await writeExposition(familiesOf(registry), format, defaults, undefined, (name, error) =>
+      failures.push({ name, error }),
+    );
+  }
+  if (failures.length > 0 && failures.length === families.size) {
     const each = failures.map((f) => `${f.name}: ${messageOf(f.error)}`).join('; ');
     throw new Error(`every collector failed (${failures.length}): ${each}`, { cause: failures[0]?.error });
   }
-  return { text: await viewOfReads(registry, format, served).metrics(), families, failures };
+  return { text, families, failures };
 }
 
 /**

@@ -3,7 +3,8 @@
  *
  * @packageDocumentation
  */
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
 import type { ExpositionFormat } from './content-negotiation';
 import type { MetricsSource } from './metrics-source';
 import { renderForScrape, type CollectorFailure, type ErrorHandling, type ScrapeRendering } from './render-registry';
@@ -28,6 +29,14 @@ interface Rendering extends ScrapeRendering {
 interface Entry extends InFlightExposition {
   readonly rendering: Promise<Rendering>;
   wantsGzip: boolean;
+  /**
+   * Whether a scrape arriving now may join: until the rendering reads its first collector.
+   * After that, what it reads may predate the scrape, which must see everything recorded
+   * before it arrived.
+   */
+  joinable: boolean;
+  /** Settles once this rendering settled or was abandoned: the next one of its format may start. */
+  readonly over: Promise<void>;
 }
 
 /** How a {@link SharedExposition} renders. */
@@ -40,31 +49,46 @@ export interface SharingOptions {
 
 const ignore = (): void => undefined;
 
+/** zlib's gzip on the thread pool: 365 KB take about 1 ms there, none of it on the event loop. */
+const gzip = promisify(gzipCallback);
+
 /**
  * Shares one serialization between the concurrent scrapes of one format: a scrape that
- * arrives while another of the same format is being gathered and rendered joins it rather
- * than starting its own, so N scrapers cost one rendering. Nothing is cached beyond the
- * in-flight promise: a scrape arriving after it settled starts a fresh one and sees fresh
- * values.
+ * arrives before a rendering of its format has started reading the registry joins it rather
+ * than starting its own, so N scrapers arriving together cost one rendering. A rendering reads
+ * its collectors over several turns of the event loop (the writer gives the loop a turn every
+ * millisecond), so a scrape that arrives once it has begun waits for the next one, shared by
+ * every scrape that arrives meanwhile: each scrape sees everything recorded before it arrived,
+ * and at most one rendering of a format runs at a time. Nothing is cached beyond the renderings
+ * in flight.
+ *
+ *     scrapes:     a-b-----c--d-------e
+ *     renderings:  [ab·····][cd·····] [e····]   (· = reading; c and d wait for the first to end)
  * @internal
  */
 export class SharedExposition {
+  /** The latest serialization of each format: the one to join while it is joinable. */
   private readonly inFlight = new Map<ExpositionFormat, Entry>();
+  /** What ends each serialization's turn (see Entry.over). */
+  private readonly ends = new WeakMap<Entry, () => void>();
 
   constructor(
     private readonly source: MetricsSource,
     private readonly options: SharingOptions = { errorHandling: 'fail' },
   ) {}
 
-  /** Joins the serialization of `format` in flight, or starts one. */
+  /** Joins the serialization of `format` that has not started reading yet, or starts one. */
   join(format: ExpositionFormat): InFlightExposition {
     const current = this.inFlight.get(format);
-    if (current !== undefined) return current;
+    if (current?.joinable === true) return current;
+    let end: () => void = ignore;
+    const over = new Promise<void>((resolve) => (end = resolve));
     // `entry` is declared on the next line; render() reads it only after its first await.
-    const rendering = this.render(format, () => entry.wantsGzip);
-    const entry: Entry = { rendering, text: rendering.then((r) => r.bytes), wantsGzip: false };
+    const rendering = this.render(format, () => entry, current?.over);
+    const entry: Entry = { rendering, text: rendering.then((r) => r.bytes), wantsGzip: false, joinable: true, over };
     entry.text.catch(ignore);
     this.inFlight.set(format, entry);
+    this.ends.set(entry, end);
     const settle = (): void => this.abandon(format, entry);
     // Also marks `rendering` handled: a rejection nobody waits for any more must not become an
     // unhandled rejection, which would end the host process.
@@ -77,21 +101,28 @@ export class SharedExposition {
    * asked by then. An async function rather than a chain of `then`s: each `await` of a promise
    * takes one microtask, where a `then` callback that returns a promise takes three.
    */
-  private async render(format: ExpositionFormat, wantsGzip: () => boolean): Promise<Rendering> {
-    // Rendering is CPU work that runs to completion in microtasks, before Node reads any
-    // other socket: started at once, it would be over before a concurrent scrape could join
-    // it. Starting it on the next turn of the event loop (setImmediate, after the poll phase)
-    // lets every scrape already received join this one.
+  private async render(
+    format: ExpositionFormat,
+    entryOf: () => Entry,
+    previous: Promise<void> | undefined,
+  ): Promise<Rendering> {
+    // One rendering of a format at a time: this one starts when the one before it is over.
+    if (previous !== undefined) await previous;
+    // Started at once, a rendering's first slice would run before Node reads any other socket,
+    // and no concurrent scrape could join it. Starting it on the next turn of the event loop
+    // (setImmediate, after the poll phase) lets every scrape already received join this one.
     await new Promise<void>((resolve) => setImmediate(resolve));
+    const entry = entryOf();
+    entry.joinable = false;
+    const wantsGzip = (): boolean => entry.wantsGzip;
     const registry = await this.source.gather();
     const rendered = await renderForScrape(registry, format, this.options.errorHandling);
     if (rendered.failures.length > 0) this.options.onFailures?.(rendered.failures);
     const bytes = Buffer.from(rendered.text, 'utf8');
-    // Compressed in the same step as the render (about 1 ms for 365 KB), when a scrape has
-    // asked: Prometheus always does. On the thread pool instead, the event loop would be free
-    // to read new scrapes while it compresses, after the render they can no longer join, and
-    // each would start a render of its own.
-    return { ...rendered, bytes, gzipped: wantsGzip() ? gzipSync(bytes) : undefined };
+    // Compressed as part of this serialization, on the thread pool, when a scrape has asked by
+    // now (Prometheus always does): scrapes that arrive meanwhile still join it rather than
+    // start a render of their own, and the event loop stays free.
+    return { ...rendered, bytes, gzipped: wantsGzip() ? await gzip(bytes) : undefined };
   }
 
   /** The gzip of `entry`'s text, compressed once however many scrapes ask. */
@@ -99,7 +130,7 @@ export class SharedExposition {
     if (entry.gzipped === undefined) {
       const own = entry as Entry;
       own.wantsGzip = true;
-      const gzipped = own.rendering.then((r) => r.gzipped ?? gzipSync(r.bytes));
+      const gzipped = own.rendering.then((r) => r.gzipped ?? gzip(r.bytes));
       gzipped.catch(ignore);
       entry.gzipped = gzipped;
     }
@@ -112,5 +143,8 @@ export class SharedExposition {
    */
   abandon(format: ExpositionFormat, entry: InFlightExposition): void {
     if (this.inFlight.get(format) === entry) this.inFlight.delete(format);
+    // Its turn is over: the next rendering of the format may start (a hung one never holds
+    // the others up past the timeout that abandoned it).
+    this.ends.get(entry as Entry)?.();
   }
 }

@@ -145,15 +145,17 @@ export class WorkerStateTracker {
   record(event: TelemetryEvent): void {
     if (this.closed) return;
     const accepted = this.recorder.record(event);
-    if (accepted !== undefined) this.events.next(accepted);
+    // Nobody listening is the common case on this hot path: skip RxJS's delivery loop then.
+    if (accepted !== undefined && this.events.observed) this.events.next(accepted);
   }
 
   /**
-   * Hands buffered counts to prom-client now. Never needed before a scrape (every read of a
-   * collector does it); useful before reading a collector's internals directly.
+   * Does nothing: events are written into the collectors as they are recorded, so nothing is
+   * ever buffered. Kept so that code written when counts were buffered still compiles.
+   * @deprecated Nothing to flush; remove the call.
    */
   flush(): void {
-    this.recorder.flush();
+    // Nothing is buffered.
   }
 
   /**
@@ -166,7 +168,6 @@ export class WorkerStateTracker {
     if (!this.closed) {
       this.closed = true;
       this.reconciliation.close();
-      this.recorder.close();
       this.events.complete();
       this.errors.close();
     }

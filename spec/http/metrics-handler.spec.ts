@@ -23,7 +23,7 @@ import { deferred } from '../helpers/deferred';
 import { fillMetrics } from '../helpers/fill-metrics';
 import { heldGauge } from '../helpers/held-gauge';
 import { errorWithMessage, trappingProxy, unprintable } from '../helpers/hostile-values';
-import { httpRequest } from '../helpers/http-client';
+import { httpRequest, type HttpAnswer } from '../helpers/http-client';
 import { listen } from '../helpers/http-server';
 import { openMetricsRegistry } from '../helpers/openmetrics-exemplars';
 import { parseExposition, valueOf } from '../helpers/scrape';
@@ -395,7 +395,7 @@ describe('metricsHandler: limits', () => {
     held.open(2);
   });
 
-  it('releases the slot of a scraper that went away: with maxInFlight 1 the next scrape joins the render still held', async () => {
+  it('releases the slot of a scraper that went away: with maxInFlight 1 the next scrape waits for the render still held, not refused', async () => {
     const registry = new Registry();
     const held = heldGauge(registry);
     const firstClosed = deferred();
@@ -418,7 +418,8 @@ describe('metricsHandler: limits', () => {
     const answer = await next;
     expect(answer.status).toBe(200);
     expect(valueOf(parseExposition(answer.text), 'test_held')).toBe(5);
-    expect(held.calls).toBe(1);
+    // It arrived once the held rendering was reading: it had the next one.
+    expect(held.calls).toBe(2);
   });
 
   it('reports a response that fails as it is written, closes its connection, and serves the next scrape', async () => {
@@ -510,38 +511,64 @@ describe('metricsHandler: failures', () => {
 });
 
 describe('metricsHandler: one serialization per format in flight', () => {
-  it('lets 16 concurrent scrapes share one serialization, and a later scrape sees fresh values', async () => {
+  it('lets 15 scrapes that arrive during a serialization share the next one, and a later scrape sees fresh values', async () => {
     const registry = new Registry();
     const held = heldGauge(registry);
     const { url, seen } = await serveHandler(registry);
-    const scrapes = Array.from({ length: 16 }, () => httpRequest(url, { headers: { 'Accept-Encoding': 'gzip' } }));
+    const gzip = { headers: { 'Accept-Encoding': 'gzip' } };
+    const first = httpRequest(url, gzip);
     await held.entered();
+    const scrapes = [first, ...Array.from({ length: 15 }, () => httpRequest(url, gzip))];
     await spinUntil(() => seen() === 16, 'all 16 scrapes to reach the handler');
-    held.release(1);
+    held.open(1);
     const answers = await Promise.all(scrapes);
-    expect(held.calls).toBe(1);
+    // The first scrape's serialization, and one more shared by the 15 that came during it.
+    expect(held.calls).toBe(2);
     for (const answer of answers) {
       expect(answer.status).toBe(200);
       expect(valueOf(parseExposition(gunzipSync(answer.body).toString('utf8')), 'test_held')).toBe(1);
     }
     held.open(2);
     const later = await httpRequest(url);
-    expect(held.calls).toBe(2);
+    expect(held.calls).toBe(3);
     expect(valueOf(parseExposition(later.text), 'test_held')).toBe(2);
+  });
+
+  it('gives a scrape that arrives while a serialization is reading the next one: it sees what was recorded before it arrived', async () => {
+    const registry = new Registry();
+    const before = new Counter({
+      name: 'test_recorded_total',
+      help: 'Read before the held gauge.',
+      registers: [registry],
+    });
+    const held = heldGauge(registry);
+    const { url, seen } = await serveHandler(registry);
+    const first = httpRequest(url);
+    await held.entered(); // the first serialization has read test_recorded_total: 0
+    before.inc();
+    const second = httpRequest(url);
+    await spinUntil(() => seen() === 2, 'the second scrape to reach the handler');
+    held.open(1);
+    const [a, b] = await Promise.all([first, second]);
+    expect(valueOf(parseExposition(a.text), 'test_recorded_total')).toBe(0);
+    expect(valueOf(parseExposition(b.text), 'test_recorded_total')).toBe(1);
+    expect(held.calls).toBe(2);
   });
 
   it('serializes each format once when both are scraped at the same time', async () => {
     const registry = new Registry();
     const held = heldGauge(registry);
     const { url, seen } = await serveHandler(registry);
-    const scrapes = Array.from({ length: 8 }, (_, i) =>
-      httpRequest(url, { headers: i % 2 === 0 ? { Accept: OPENMETRICS_ACCEPT } : {} }),
-    );
+    const scrape = (i: number): Promise<HttpAnswer> =>
+      httpRequest(url, { headers: i % 2 === 0 ? { Accept: OPENMETRICS_ACCEPT } : {} });
+    const firsts = [scrape(0), scrape(1)];
+    await spinUntil(() => held.calls === 2, 'one serialization per format, both reading');
+    const scrapes = [...firsts, ...Array.from({ length: 6 }, (_, i) => scrape(i + 2))];
     await spinUntil(() => seen() === 8, 'all 8 scrapes to reach the handler');
-    await spinUntil(() => held.calls === 2, 'one serialization per format');
     held.open(4);
     const answers = await Promise.all(scrapes);
-    expect(held.calls).toBe(2);
+    // One for each format's first scrape, and one per format shared by the three that followed.
+    expect(held.calls).toBe(4);
     answers.forEach((answer, i) => {
       expect(answer.headers['content-type']).toBe(i % 2 === 0 ? CONTENT_TYPES.openmetrics : CONTENT_TYPES.prometheus);
     });

@@ -153,22 +153,25 @@ describe('metricsHandler: the query string reaches no other decision', () => {
   it('lets filtered and unfiltered scrapes share one rendering, each slot counted in maxInFlight', async () => {
     const registry = filledRegistry();
     const held = heldGauge(registry);
-    const { url, seen } = await serveHandler(registry, { maxInFlight: 3 });
+    const { url, seen } = await serveHandler(registry, { maxInFlight: 4 });
+    // The first scrape's rendering is held while reading; the three after it share the next.
+    const first = httpRequest(url);
+    await held.entered();
     const scrapes = [
       httpRequest(`${url}?name[]=test_held`),
       httpRequest(url),
       httpRequest(`${url}?name[]=blockyard_workers&name[]=test_held`, { headers: { 'Accept-Encoding': 'gzip' } }),
     ];
-    await spinUntil(() => seen() === 3, 'the three scrapes to reach the handler');
-    // The fourth is answered on arrival: 503 whatever happens after; had it been let in, it
-    // would join the held rendering and get 200 once the gauge is let go.
-    const fourth = httpRequest(`${url}?name[]=blockyard_workers`);
-    await spinUntil(() => seen() === 4, 'the fourth scrape to reach the handler');
+    await spinUntil(() => seen() === 4, 'the four scrapes to reach the handler');
+    // The fifth is answered on arrival: 503 whatever happens after; had it been let in, it
+    // would join the next rendering and get 200 once the gauge is let go.
+    const fifth = httpRequest(`${url}?name[]=blockyard_workers`);
+    await spinUntil(() => seen() === 5, 'the fifth scrape to reach the handler');
     held.open(7);
-    const [answers, late] = await Promise.all([Promise.all(scrapes), fourth]);
+    const [answers, late] = await Promise.all([Promise.all(scrapes), fifth, first]);
     const [onlyHeld, whole, both] = answers;
     expect(late.status).toBe(503);
-    expect(held.calls).toBe(1);
+    expect(held.calls).toBe(2);
     expect(onlyHeld?.text).toBe(
       '# HELP test_held A gauge the test holds up.\n# TYPE test_held gauge\ntest_held{region="eu"} 7\n',
     );

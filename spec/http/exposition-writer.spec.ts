@@ -1,0 +1,284 @@
+/**
+ * The exposition writer against prom-client itself: for any registry (any mix of counters,
+ * gauges, histograms and summaries, with and without labels, label values that need escaping,
+ * default labels, exemplars), `renderRegistry` prints byte for byte what prom-client's own
+ * `metrics()` prints for the same registry, in both formats, on the first scrape and on every
+ * later one (when the writer's caches are warm and the values, labels or default labels moved).
+ * The oracle is prom-client's `metrics()` of the registry itself, or of a twin registry of the
+ * other format fed the same operations.
+ */
+import fc from 'fast-check';
+import { Counter, Gauge, Histogram, Registry, Summary, type RegistryContentType } from 'prom-client';
+import { renderRegistry } from '../../lib';
+import { writeExposition, type Pacer } from '../../lib/http/exposition-writer';
+
+/** A label value that needs every escape prom-client does, or none. */
+const labelValue = fc.oneof(
+  fc.constantFrom('a', 'sales-dashboard', '', 'with "quotes"', 'back\\slash', 'new\nline', 'ünïcode ✓', '__overflow__'),
+  fc.string({ maxLength: 6 }),
+);
+
+/** One operation on one collector: which collector (by index), which series, what value. */
+interface Operation {
+  readonly collector: number;
+  readonly labels: readonly string[];
+  readonly value: number;
+  readonly exemplar: boolean;
+}
+
+const operation = fc.record({
+  collector: fc.nat(7),
+  labels: fc.array(labelValue, { minLength: 2, maxLength: 2 }),
+  value: fc.oneof(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.nat(100), fc.constantFrom(0.005, 1, 2.5, 1e-9)),
+  exemplar: fc.boolean(),
+});
+
+/** A registry of `contentType` holding one collector of each kind, labelled and not. */
+function registryOf(contentType: RegistryContentType): { registry: Registry; apply: (op: Operation) => void } {
+  const registry = new Registry();
+  registry.setContentType(contentType as never);
+  const openMetrics = contentType === Registry.OPENMETRICS_CONTENT_TYPE;
+  const registers = [registry];
+  const counter = new Counter({
+    name: 'w_requests_total',
+    help: 'Requests "by" app\\status.',
+    labelNames: ['app', 'status'],
+    registers,
+    enableExemplars: openMetrics,
+  });
+  const plainCounter = new Counter({ name: 'w_spawned_total', help: 'Spawned.', registers });
+  const gauge = new Gauge({ name: 'w_workers', help: 'Workers\nby state.', labelNames: ['app', 'state'], registers });
+  const plainGauge = new Gauge({ name: 'w_sessions', help: 'Sessions.', registers });
+  const histogram = new Histogram({
+    name: 'w_seconds',
+    help: 'Seconds.',
+    labelNames: ['app', 'route'],
+    buckets: [0.005, 0.1, 1, 10],
+    registers,
+    enableExemplars: openMetrics,
+  });
+  const plainHistogram = new Histogram({ name: 'w_cold_seconds', help: 'Cold.', buckets: [0.5, 1, 2], registers });
+  const summary = new Summary({
+    name: 'w_latency',
+    help: 'Latency.',
+    labelNames: ['app', 'kind'],
+    percentiles: [0.5, 0.9],
+    registers,
+  });
+  const counterWithoutTotal = new Counter({ name: 'w_dropped', help: 'Dropped, named without _total.', registers });
+  const exemplarLabels = { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' };
+  return {
+    registry,
+    apply: ({ collector, labels, value, exemplar }: Operation): void => {
+      const [a = '', b = ''] = labels;
+      const positive = Math.abs(value);
+      switch (collector) {
+        case 0:
+          if (openMetrics && exemplar)
+            counter.inc({ labels: { app: a, status: b }, value: positive, exemplarLabels } as never);
+          else if (openMetrics) counter.inc({ labels: { app: a, status: b }, value: positive } as never);
+          else counter.inc({ app: a, status: b }, positive);
+          break;
+        case 1:
+          plainCounter.inc(positive);
+          break;
+        case 2:
+          gauge.set({ app: a, state: b }, value);
+          break;
+        case 3:
+          plainGauge.set(value);
+          break;
+        case 4:
+          if (openMetrics)
+            histogram.observe({
+              labels: { app: a, route: b },
+              value: positive,
+              ...(exemplar ? { exemplarLabels } : {}),
+            } as never);
+          else histogram.observe({ app: a, route: b }, positive);
+          break;
+        case 5:
+          plainHistogram.observe(positive);
+          break;
+        case 6:
+          summary.observe({ app: a, kind: b }, positive);
+          break;
+        default:
+          counterWithoutTotal.inc(positive);
+      }
+    },
+  };
+}
+
+/** A pacer that never waits: the writer's slicing is tested on its own below. */
+const noPauses: Pacer = { now: () => 0, pause: () => Promise.resolve() };
+
+beforeAll(() => {
+  // Exemplars carry Date.now(): both twins must see the same clock.
+  jest.useFakeTimers({
+    now: new Date('2026-12-02T10:00:00Z'),
+    doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'],
+  });
+});
+afterAll(() => {
+  jest.useRealTimers();
+});
+
+describe('renderRegistry: byte for byte what prom-client prints', () => {
+  it('in the format of the registry, on every scrape, as operations and default labels change', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<RegistryContentType>(Registry.PROMETHEUS_CONTENT_TYPE, Registry.OPENMETRICS_CONTENT_TYPE),
+        fc.array(fc.array(operation, { maxLength: 25 }), { minLength: 1, maxLength: 4 }),
+        fc.option(fc.dictionary(fc.constantFrom('region', 'app', 'host'), labelValue, { maxKeys: 2 }), {
+          nil: undefined,
+        }),
+        async (contentType, rounds, defaults) => {
+          const { registry, apply } = registryOf(contentType);
+          const format = contentType === Registry.OPENMETRICS_CONTENT_TYPE ? 'openmetrics' : 'prometheus';
+          for (const [round, operations] of rounds.entries()) {
+            for (const op of operations) apply(op);
+            if (round === 1 && defaults !== undefined) registry.setDefaultLabels(defaults);
+            const ours = await renderRegistry(registry, format);
+            expect(ours).toBe(await registry.metrics());
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('in the other format, as a twin registry of that format prints the same operations', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(operation, { maxLength: 30 }), async (operations) => {
+        const text = registryOf(Registry.PROMETHEUS_CONTENT_TYPE);
+        const om = registryOf(Registry.OPENMETRICS_CONTENT_TYPE);
+        // Exemplars exist only on OpenMetrics registries, and only OpenMetrics prints them.
+        for (const op of operations) {
+          text.apply(op);
+          om.apply({ ...op, exemplar: false });
+        }
+        expect(await renderRegistry(text.registry, 'openmetrics')).toBe(await om.registry.metrics());
+        expect(await renderRegistry(om.registry, 'prometheus')).toBe(await text.registry.metrics());
+        // And again, now that the OpenMetrics rendering renamed om's counters in place.
+        expect(await renderRegistry(om.registry, 'prometheus')).toBe(await text.registry.metrics());
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('follows a labels object changed in place after it was cached, as prom-client does', async () => {
+    const registry = new Registry();
+    const counter = new Counter({ name: 'moved_total', help: 'h', labelNames: ['app'], registers: [registry] });
+    const labels = { app: 'first' };
+    counter.inc(labels);
+    expect(await renderRegistry(registry, 'prometheus')).toBe(await registry.metrics());
+    labels.app = 'renamed'; // prom-client keeps this object for the series and prints what it holds now
+    expect(await renderRegistry(registry, 'prometheus')).toContain('moved_total{app="renamed"} 1');
+    expect(await renderRegistry(registry, 'prometheus')).toBe(await registry.metrics());
+  });
+
+  it('prints what a hand-written collector returns, and rejects as prom-client does when its get() throws', async () => {
+    const registry = new Registry();
+    registry.registerMetric({
+      name: 'custom_things',
+      help: "A collector that is not prom-client's.",
+      type: 'gauge',
+      get: () => ({
+        name: 'custom_things',
+        help: "A collector that is not prom-client's.",
+        type: 'gauge',
+        values: [
+          { value: 3, labels: { kind: 'a"b' } },
+          { value: Infinity },
+          { value: Number.NaN, metricName: 'custom_things_nan' },
+        ],
+      }),
+    } as never);
+    expect(await renderRegistry(registry, 'prometheus')).toBe(await registry.metrics());
+    registry.registerMetric({
+      name: 'broken',
+      help: 'h',
+      type: 'gauge',
+      get: () => {
+        throw new Error('collector down');
+      },
+    } as never);
+    await expect(renderRegistry(registry, 'prometheus')).rejects.toThrow('collector down');
+    await expect(registry.metrics()).rejects.toThrow('collector down');
+  });
+});
+
+describe('writeExposition: slices', () => {
+  /** A clock that moves `step` ms at every read, and counts the pauses asked for. */
+  function steppingPacer(step: number): Pacer & { pauses: number } {
+    let t = 0;
+    const pacer = {
+      pauses: 0,
+      now: () => (t += step),
+      pause: () => {
+        pacer.pauses += 1;
+        return Promise.resolve();
+      },
+    };
+    return pacer;
+  }
+
+  it('gives the event loop a turn once a slice has lasted a millisecond, within families and between them', async () => {
+    const registry = new Registry();
+    const counter = new Counter({ name: 'many_total', help: 'h', labelNames: ['app'], registers: [registry] });
+    for (let i = 0; i < 1000; i += 1) counter.inc({ app: `app-${i}` });
+    new Gauge({ name: 'second', help: 'h', registers: [registry] }).set(1);
+    const families = registry.getMetricsAsArray().map((collector) => ({ collector, registeredName: collector.name }));
+    // Each clock read advances 0.01 ms: the writer reads it every 128 samples, so it pauses
+    // after about 100 reads (1 ms) of work... never, and with 0.5 ms per read, every 2 reads.
+    const slow = steppingPacer(0.5);
+    const text = await writeExposition(families as never, 'prometheus', null, slow);
+    expect(text).toBe(await registry.metrics());
+    // Reads: one before each family (2) and one every 128 samples (7 in 1000); a pause each
+    // time a slice reached 1 ms, that is every second read.
+    expect(slow.pauses).toBeGreaterThanOrEqual(4);
+    const fast = steppingPacer(0.0001);
+    expect(await writeExposition(families as never, 'prometheus', null, fast)).toBe(text);
+    expect(fast.pauses).toBe(0);
+    expect(await writeExposition(families as never, 'prometheus', null, noPauses)).toBe(text);
+  });
+});
+
+describe('renderRegistry: split over turns of the event loop', () => {
+  /** The value of the one sample named `name` (with `labels` in its text), from an exposition. */
+  function sample(text: string, line: RegExp): number {
+    const match = line.exec(text);
+    if (match === null) throw new Error(`no ${String(line)} in the exposition`);
+    return Number(match[1]);
+  }
+
+  it('never tears a series while observations go on between its slices', async () => {
+    jest.useRealTimers();
+    const registry = new Registry();
+    const wide = new Counter({ name: 'wide_total', help: 'h', labelNames: ['n'], registers: [registry] });
+    for (let i = 0; i < 40_000; i += 1) wide.inc({ n: String(i) });
+    const histogram = new Histogram({ name: 'late_seconds', help: 'h', buckets: [0.1, 1], registers: [registry] });
+    let observing = true;
+    let turns = 0;
+    const observeEveryTurn = (): void => {
+      if (!observing) return;
+      turns += 1;
+      for (let i = 0; i < 10; i += 1) histogram.observe(i % 3 === 0 ? 0.05 : 5);
+      setImmediate(observeEveryTurn);
+    };
+    setImmediate(observeEveryTurn);
+    const text = await renderRegistry(registry, 'prometheus');
+    observing = false;
+    // The render gave the event loop turns: observations happened while it was under way.
+    expect(turns).toBeGreaterThan(1);
+    const count = sample(text, /^late_seconds_count (\d+)$/m);
+    expect(sample(text, /^late_seconds_bucket\{le="\+Inf"\} (\d+)$/m)).toBe(count);
+    expect(sample(text, /^late_seconds_bucket\{le="0.1"\} (\d+)$/m)).toBeLessThanOrEqual(count);
+    expect(count % 10).toBe(0); // whole turns of ten observations, never part of one
+    jest.useFakeTimers({
+      now: new Date('2026-12-02T10:00:00Z'),
+      doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'],
+    });
+  });
+});
