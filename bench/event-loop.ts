@@ -1,8 +1,9 @@
 /**
  * What a scrape costs the rest of the process: the longest stretch one scrape holds the event
  * loop, and the tail latency of the process's own endpoint while a scraper comes once a
- * second. Both measured in one process (bench/stall-server.ts) holding ours, plain prom-client
- * behind node:http, and a small `ok` endpoint, over the same 1000-app registry.
+ * second. Each measured in processes (bench/stall-server.ts) that hold the same 1000-app
+ * registries and a small `ok` endpoint, one serving ours and one plain prom-client behind
+ * node:http.
  *
  * - stall: `reset` the process's event-loop delay probe, make {@link STALL_SCRAPES} scrapes one
  *   after the other, `report` the probe's largest delay. Per format (text, OpenMetrics), with
@@ -16,7 +17,7 @@ import { request } from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { median, type ComparisonResult } from './harness';
+import { median, msRow, type ComparisonResult } from './harness';
 import { onCore, parseWrk, run, tasksetInstalled, wrkInstalled, type BenchSection, type Figure } from './scrape';
 
 const ROOT = join(__dirname, '..');
@@ -30,21 +31,21 @@ const LATENCY_RUNS = 3;
 /** Concurrent connections on the `ok` endpoint. */
 const CONNECTIONS = 8;
 
-/** The measured process: its URLs, one command at a time, and its end. */
+/** A measured process: its URLs, one command at a time, and its end. */
 interface StallServer {
-  readonly ours: string;
-  readonly plain: string;
+  readonly metrics: string;
   readonly app: string;
   command(line: 'reset' | 'report'): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
-function startStallServer(apps: number, pin: boolean): Promise<StallServer> {
+function startStallServer(apps: number, which: 'ours' | 'plain', pin: boolean): Promise<StallServer> {
   const [command, args] = onCore(pin, 0, process.execPath, [
     '-r',
     'ts-node/register/transpile-only',
     join(ROOT, 'bench', 'stall-server.ts'),
     String(apps),
+    which,
   ]);
   const child = spawn(command, args, {
     cwd: ROOT,
@@ -59,7 +60,7 @@ function startStallServer(apps: number, pin: boolean): Promise<StallServer> {
   return new Promise((resolve, reject) => {
     child.once('close', (code) => reject(new Error(`bench/stall-server.ts exited with ${code} before listening`)));
     void next().then((first) => {
-      const urls = JSON.parse(first) as { ours: string; plain: string; app: string };
+      const urls = JSON.parse(first) as { metrics: string; app: string };
       resolve({
         ...urls,
         async command(line) {
@@ -99,120 +100,123 @@ const VARIANTS: readonly (readonly [string, Record<string, string>])[] = [
   ['OpenMetrics, gzip', { Accept: OPENMETRICS, 'Accept-Encoding': 'gzip' }],
 ];
 
-/** The longest event-loop stall of one scrape, ours against plain, in every format. */
+/**
+ * The longest event-loop stall of one scrape, ours against plain, in every format. Not pinned
+ * to a core: the thread pool (gzip) runs beside the event loop, as on any server.
+ */
 export async function stallSection(apps = 1000): Promise<BenchSection> {
-  const pin = os.cpus().length >= 2 && (await tasksetInstalled());
-  const server = await startStallServer(apps, pin);
+  const stalls = new Map<string, number[]>();
+  for (const which of ['ours', 'plain'] as const) {
+    const server = await startStallServer(apps, which, false);
+    try {
+      for (const [variant, headers] of VARIANTS) {
+        await longestStalls(server, headers); // warm up: caches, JIT
+        stalls.set(`${which} ${variant}`, await longestStalls(server, headers));
+      }
+    } finally {
+      await server.close();
+    }
+  }
   const results: ComparisonResult[] = [];
   const figures: Figure[] = [];
-  try {
-    const longest = async (url: string, headers: Record<string, string>): Promise<number[]> => {
-      // Each scrape measured on its own: the probe's largest delay during that scrape.
-      const stalls: number[] = [];
-      for (let i = 0; i < STALL_SCRAPES; i += 1) {
-        await server.command('reset');
-        await scrape(url, headers);
-        stalls.push((await server.command('report')).maxMs as number);
-      }
-      return stalls;
-    };
-    for (const [variant, headers] of VARIANTS) {
-      await longest(server.ours, headers); // warm both up: caches, JIT
-      await longest(server.plain, headers);
-      const ours = await longest(server.ours, headers);
-      const plain = await longest(server.plain, headers);
-      const [oursMax, plainMax] = [Math.max(...ours), Math.max(...plain)];
-      results.push({
-        name: `event-loop stall per scrape, ${apps} apps, ${variant} (longest of ${STALL_SCRAPES})`,
-        unit: 'scrape',
-        oursNsPerUnit: oursMax * 1e6,
-        floorNsPerUnit: plainMax * 1e6,
-        medianRatio: oursMax / plainMax,
-        ratios: [oursMax / plainMax],
-        goal: 0.15,
-        met: oursMax / plainMax <= 0.15,
-      });
-      figures.push(
-        { case: `event-loop stall, ${variant}`, figure: 'ours, median of scrapes', value: median(ours), unit: 'ms' },
-        { case: `event-loop stall, ${variant}`, figure: 'plain, median of scrapes', value: median(plain), unit: 'ms' },
-      );
-    }
-  } finally {
-    await server.close();
+  for (const [variant] of VARIANTS) {
+    const ours = stalls.get(`ours ${variant}`) ?? [];
+    const plain = stalls.get(`plain ${variant}`) ?? [];
+    const [oursMax, plainMax] = [Math.max(...ours), Math.max(...plain)];
+    results.push(
+      msRow(
+        `event-loop stall per scrape, ${apps} apps, ${variant} (longest of ${STALL_SCRAPES})`,
+        'scrape',
+        oursMax,
+        plainMax,
+        0.15,
+      ),
+    );
+    figures.push(
+      { case: `event-loop stall, ${variant}`, figure: 'ours, median of scrapes', value: median(ours), unit: 'ms' },
+      { case: `event-loop stall, ${variant}`, figure: 'plain, median of scrapes', value: median(plain), unit: 'ms' },
+    );
   }
   return {
     results,
     figures,
     notes: [
-      `event-loop stall: the largest delay of monitorEventLoopDelay (resolution 1 ms) during each scrape${pin ? '; server pinned to core 0' : ''}`,
+      'event-loop stall: the longest time between two turns of the event loop during each scrape (a setImmediate chain); ours and plain each in a process of its own',
     ],
   };
 }
 
-/** p99 of the process's own endpoint, alone and under a 1-per-second scraper of ours or plain. */
+/** The longest stall of each of {@link STALL_SCRAPES} scrapes, one after the other. */
+async function longestStalls(server: StallServer, headers: Record<string, string>): Promise<number[]> {
+  const stalls: number[] = [];
+  for (let i = 0; i < STALL_SCRAPES; i += 1) {
+    await server.command('reset');
+    await scrape(server.metrics, headers);
+    stalls.push((await server.command('report')).maxMs as number);
+  }
+  return stalls;
+}
+
+/** p99 of the process's own endpoint, alone and under a 1-per-second scraper, ours against plain. */
 export async function latencySection(apps = 1000): Promise<BenchSection> {
   const name = `latency of other work, ${apps} apps`;
   if (!(await wrkInstalled())) {
     return { results: [], figures: [], notes: [`${name}: skipped, wrk is not installed (apt-get install wrk)`] };
   }
   const pin = os.cpus().length >= 2 && (await tasksetInstalled());
-  const server = await startStallServer(apps, pin);
   const p99 = new Map<string, number>();
-  try {
-    const wrk = async (): Promise<number> =>
-      parseWrk(
-        await run(
-          ...onCore(pin, 1, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${LATENCY_SECONDS}s`, '--latency', server.app]),
-        ),
-      ).p99Ms;
-    const withScraper = async (url: string | undefined): Promise<number> => {
-      let scraping = url !== undefined;
-      const scraper = (async (): Promise<void> => {
-        while (scraping && url !== undefined) {
-          const started = Date.now();
-          await scrape(url, { Accept: OPENMETRICS, 'Accept-Encoding': 'gzip' });
-          await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1000 - (Date.now() - started))));
+  for (const which of ['ours', 'plain'] as const) {
+    const server = await startStallServer(apps, which, pin);
+    try {
+      const wrk = async (): Promise<number> =>
+        parseWrk(
+          await run(
+            ...onCore(pin, 1, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${LATENCY_SECONDS}s`, '--latency', server.app]),
+          ),
+        ).p99Ms;
+      const withScraper = async (scraped: boolean): Promise<number> => {
+        let scraping = scraped;
+        const scraper = (async (): Promise<void> => {
+          while (scraping) {
+            const started = Date.now();
+            await scrape(server.metrics, { Accept: OPENMETRICS, 'Accept-Encoding': 'gzip' });
+            await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1000 - (Date.now() - started))));
+          }
+        })();
+        try {
+          return await wrk();
+        } finally {
+          scraping = false;
+          await scraper;
         }
-      })();
-      try {
-        return await wrk();
-      } finally {
-        scraping = false;
-        await scraper;
+      };
+      await withScraper(true); // warm-up
+      // Alone and scraped in turns, so that a change in the machine lands on both.
+      const alone: number[] = [];
+      const scraped: number[] = [];
+      for (let r = 0; r < LATENCY_RUNS; r += 1) {
+        alone.push(await withScraper(false));
+        scraped.push(await withScraper(true));
       }
-    };
-    await withScraper(server.ours); // warm-up
-    for (const [key, url] of [
-      ['alone', undefined],
-      ['ours scraped', server.ours],
-      ['plain scraped', server.plain],
-    ] as const) {
-      const runs: number[] = [];
-      for (let r = 0; r < LATENCY_RUNS; r += 1) runs.push(await withScraper(url));
-      p99.set(key, median(runs));
+      p99.set(`${which} alone`, median(alone));
+      p99.set(`${which} scraped`, median(scraped));
+    } finally {
+      await server.close();
     }
-  } finally {
-    await server.close();
   }
-  const alone = p99.get('alone') as number;
-  const row = (label: string, scraped: number, goal?: number): ComparisonResult => ({
-    name: `${name}: p99 ${label} vs alone (wrk -c${CONNECTIONS}, scraped once a second)`,
-    unit: 'request',
-    oursNsPerUnit: scraped * 1e6,
-    floorNsPerUnit: alone * 1e6,
-    medianRatio: scraped / alone,
-    ratios: [scraped / alone],
-    goal,
-    met: goal === undefined ? undefined : scraped / alone <= goal,
-  });
+  const row = (which: string, goal?: number): ComparisonResult =>
+    msRow(
+      `${name}: p99 while ${which} is scraped once a second vs alone (wrk -c${CONNECTIONS})`,
+      'request',
+      p99.get(`${which} scraped`) as number,
+      p99.get(`${which} alone`) as number,
+      goal,
+    );
   return {
-    results: [
-      row('while ours is scraped', p99.get('ours scraped') as number, 1.2),
-      row('while plain prom-client is scraped', p99.get('plain scraped') as number),
-    ],
+    results: [row('ours', 1.2), row('plain')],
     figures: [...p99].map(([key, value]) => ({ case: name, figure: `p99, ${key}`, value, unit: 'ms' })),
     notes: [
-      `${name}: medians of ${LATENCY_RUNS} wrk runs of ${LATENCY_SECONDS} s${pin ? '; server on core 0, wrk on core 1' : ''}`,
+      `${name}: medians of ${LATENCY_RUNS} wrk runs of ${LATENCY_SECONDS} s each way, alone and scraped in turns${pin ? '; server on core 0, wrk on core 1' : ''}`,
     ],
   };
 }

@@ -34,6 +34,24 @@ export interface ComparisonResult {
   readonly runRatios?: readonly number[];
 }
 
+/**
+ * A row from one measured pair of wall-clock figures (a p99, a stall), in milliseconds: for the
+ * sections that measure whole processes under load rather than calls in a loop.
+ */
+export function msRow(name: string, unit: string, oursMs: number, floorMs: number, goal?: number): ComparisonResult {
+  const ratio = oursMs / floorMs;
+  return {
+    name,
+    unit,
+    oursNsPerUnit: oursMs * 1e6,
+    floorNsPerUnit: floorMs * 1e6,
+    medianRatio: ratio,
+    ratios: [ratio],
+    goal,
+    met: goal === undefined ? undefined : ratio <= goal,
+  };
+}
+
 /** Blocks each round is split into (see {@link compare}). */
 const BLOCKS_PER_ROUND = 16;
 

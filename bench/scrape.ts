@@ -20,7 +20,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import type { ExpositionFormat } from '../lib';
 import { SharedExposition } from '../lib/http/shared-exposition';
-import { compare, median, type ComparisonResult } from './harness';
+import { compare, median, msRow, type ComparisonResult } from './harness';
 import type { MemoryGrowth } from './memory-growth';
 import { scrapeFixture } from './scrape-fixture';
 
@@ -87,7 +87,9 @@ export async function expositionSection(): Promise<BenchSection> {
                 await nextTurn();
                 return Buffer.from(await plain.metrics(), 'utf8');
               },
-              goal: 0.5,
+              // The goal is the issue's, for the 1000-app registry; at 10 apps the fixed costs of
+              // a scrape (a turn, a promise per collector) dominate and the row is informational.
+              goal: apps >= 1000 ? 0.5 : undefined,
             },
             7,
             true,
@@ -312,16 +314,8 @@ export async function concurrentSection(apps = 1000): Promise<BenchSection> {
   const oursLone = get('ours, lone');
   const ours16 = get('ours, 16 scrapers');
   const plain16 = get('plain, 16 scrapers');
-  const latencyRow = (rowName: string, ours: number, floor: number, goal?: number): ComparisonResult => ({
-    name: rowName,
-    unit: 'scrape',
-    oursNsPerUnit: ours * 1e6,
-    floorNsPerUnit: floor * 1e6,
-    medianRatio: ours / floor,
-    ratios: [ours / floor],
-    goal,
-    met: goal === undefined ? undefined : ours / floor <= goal,
-  });
+  const latencyRow = (rowName: string, ours: number, floor: number, goal?: number): ComparisonResult =>
+    msRow(rowName, 'scrape', ours, floor, goal);
   const figures: Figure[] = [];
   for (const [key, r] of runs) {
     const c = `${name}, ${key}`;

@@ -24,7 +24,7 @@
  *
  * @packageDocumentation
  */
-import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import { Counter, Gauge, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { ExpositionFormat } from './content-negotiation';
 
 /** How long the writer works before it gives the event loop a turn, in milliseconds. */
@@ -32,6 +32,12 @@ const SLICE_MS = 1;
 
 /** How many samples the writer formats between two looks at the clock. */
 const SAMPLES_PER_CLOCK_READ = 128;
+
+/** How many lines are written into the buffer at a time (about 30 KB). */
+const LINES_PER_CHUNK = 512;
+
+/** The smallest buffer an exposition starts in. */
+const MIN_BUFFER = 16 * 1024;
 
 /** What prom-client reads from a collector: what `registry.getMetricsAsArray()` holds. */
 export interface Collector {
@@ -73,6 +79,11 @@ interface CachedPrefix {
 interface PrefixCache {
   readonly defaults: string;
   readonly byLabels: WeakMap<object, CachedPrefix>;
+  /**
+   * The family's sample name as of the last scrape: this scrape uses that same string when the
+   * name has not changed, so that checking a cached line's name is a compare of two pointers.
+   */
+  sampleName: string;
 }
 
 const caches = new WeakMap<Collector, { prometheus?: PrefixCache; openmetrics?: PrefixCache }>();
@@ -104,41 +115,49 @@ export async function writeExposition(
   defaultLabels: Record<string, unknown> | null,
   pacer: Pacer = EVENT_LOOP_PACER,
   leaveOut?: (registeredName: string, error: unknown) => void,
-): Promise<string> {
+): Promise<Buffer> {
   const openMetrics = format === 'openmetrics';
   const defaults = defaultLabels === null ? '' : signatureOf(defaultLabels);
-  const blocks: string[] = [];
+  const out = new ChunkedText(lastSize[format] + (lastSize[format] >> 3));
+  let written = 0;
   let sliceStart = pacer.now();
   for (const family of families) {
     if (pacer.now() - sliceStart >= SLICE_MS) {
+      out.flush();
       await pacer.pause();
       sliceStart = pacer.now();
     }
     const { collector } = family;
     let data: MetricObjectWithValues<MetricValue<string>>;
     try {
-      data =
-        typeof collector.getForPromString === 'function' ? await collector.getForPromString() : await collector.get();
+      data = await readCollector(collector);
     } catch (err) {
       // Without `leaveOut`, a collector that fails fails the whole exposition, as in prom-client.
       if (leaveOut === undefined) throw err;
       leaveOut(family.registeredName, err);
       continue;
     }
+    // Families are separated by a blank line in text 0.0.4, by nothing in OpenMetrics.
+    if (written > 0 && !openMetrics) out.line('');
+    written += 1;
     const type: unknown = data.type;
     const counter = openMetrics && type === 'counter';
     // OpenMetrics names a counter's family without `_total` (its samples keep it).
     const name = escapeString(counter ? family.registeredName.replace(/_total$/, '') : family.registeredName);
-    const lines = [`# HELP ${name} ${escapeString(data.help)}`, `# TYPE ${name} ${type as string}`];
+    out.line(`# HELP ${name} ${escapeString(data.help)}`);
+    out.line(`# TYPE ${name} ${type as string}`);
     const cache = cacheFor(collector, format, defaults);
     // Made once per family: the samples of a counter are named `x_total` in OpenMetrics.
-    const sampleName = counter ? `${name}_total` : name;
+    let sampleName = counter ? `${name}_total` : name;
+    if (sampleName === cache.sampleName) sampleName = cache.sampleName;
+    else cache.sampleName = sampleName;
     // `||` as prom-client reads them: any falsy `values` is none.
     // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
     const listed = (data.values as Iterable<Sample> | undefined) || [];
     const samples = Array.isArray(listed) ? (listed as readonly Sample[]) : [...listed];
     for (let i = 0; i < samples.length; i += 1) {
       if ((i & (SAMPLES_PER_CLOCK_READ - 1)) === SAMPLES_PER_CLOCK_READ - 1 && pacer.now() - sliceStart >= SLICE_MS) {
+        out.flush();
         await pacer.pause();
         sliceStart = pacer.now();
       }
@@ -149,12 +168,116 @@ export async function writeExposition(
         const labelSet = formatLabels(exemplar.labelSet as Record<string, unknown>).join(',');
         line += ` # {${labelSet}} ${valueText(exemplar.value)} ${exemplar.timestamp as string}`;
       }
-      lines.push(line);
+      out.line(line);
     }
-    blocks.push(lines.join('\n'));
   }
-  return openMetrics ? `${blocks.join('\n')}\n# EOF\n` : `${blocks.join('\n\n')}\n`;
+  // As prom-client joins them: text ends with a newline, OpenMetrics with `# EOF` (each after an
+  // empty line when there is no family at all).
+  if (written === 0) out.line('');
+  if (openMetrics) out.line('# EOF');
+  const bytes = out.finish();
+  lastSize[format] = bytes.length;
+  return bytes;
 }
+
+/**
+ * The size of the last exposition written in each format, to start the next one's buffer
+ * with room enough: growing it means copying what is written.
+ */
+const lastSize: Record<ExpositionFormat, number> = { prometheus: 0, openmetrics: 0 };
+
+/**
+ * The exposition as it is written: lines gathered a few hundred at a time and written then
+ * into one growing buffer, so that no step joins or encodes the whole text at once (at 1000
+ * apps that is 365 KB, several milliseconds of one stretch), and no chunk is copied twice.
+ */
+class ChunkedText {
+  private lines: string[] = [];
+  private bytes: Buffer;
+  private length = 0;
+
+  constructor(sizeHint: number) {
+    this.bytes = Buffer.allocUnsafe(Math.max(MIN_BUFFER, sizeHint));
+  }
+
+  /** Adds one line (its newline is added when it is written). */
+  line(text: string): void {
+    this.lines.push(text);
+    if (this.lines.length >= LINES_PER_CHUNK) this.flush();
+  }
+
+  /** Writes the lines gathered so far. */
+  flush(): void {
+    if (this.lines.length === 0) return;
+    this.lines.push('');
+    const text = this.lines.join('\n');
+    this.lines = [];
+    // At most 3 bytes a UTF-16 unit in UTF-8: with that much room write() cannot truncate.
+    // Short of it, the exact length decides (an exposition is mostly ASCII: a byte a unit).
+    if (this.length + text.length * 3 > this.bytes.length) {
+      const needed = this.length + Buffer.byteLength(text, 'utf8');
+      if (needed > this.bytes.length) {
+        const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, needed));
+        this.bytes.copy(grown, 0, 0, this.length);
+        this.bytes = grown;
+      }
+    }
+    this.length += this.bytes.write(text, this.length, 'utf8');
+  }
+
+  /** All the bytes written. */
+  finish(): Buffer {
+    this.flush();
+    return this.bytes.subarray(0, this.length);
+  }
+}
+
+/**
+ * A collector's values for one scrape, as prom-client's `metrics()` reads them:
+ * `getForPromString()` when it has one, else `get()`. A prom-client Counter or Gauge, whose
+ * `get()` is prom-client's own, is read the same way with a cheaper walk of its series: its
+ * `get()` lists them with `Object.values()`, which on the dictionary of 5,000 series a 1000-app
+ * counter holds takes about 1.7 ms in one stretch, where `for … in` takes 0.5 ms.
+ */
+async function readCollector(collector: Collector): Promise<MetricObjectWithValues<MetricValue<string>>> {
+  if (typeof collector.getForPromString === 'function') return collector.getForPromString();
+  const series = seriesOf(collector);
+  if (series === undefined) return collector.get();
+  const collect = (collector as { collect?: unknown }).collect;
+  if (typeof collect === 'function') {
+    const pending: unknown = collect.call(collector);
+    if (pending instanceof Promise) await pending;
+  }
+  const values: unknown[] = [];
+  // Read after collect(), which may have replaced the records (a reset, new series).
+  const records = seriesOf(collector) ?? {};
+  for (const key in records) values.push(records[key]);
+  const data = {
+    help: collector.help,
+    name: collector.name,
+    type: collector.type,
+    values,
+    aggregator: (collector as { aggregator?: unknown }).aggregator,
+  };
+  return data as unknown as MetricObjectWithValues<MetricValue<string>>;
+}
+
+/**
+ * A prom-client Counter's or Gauge's records, when `collector` is one whose `get()` is prom-client's
+ * own (so it returns exactly these records, in this order); `undefined` for any other collector.
+ */
+function seriesOf(collector: Collector): Record<string, unknown> | undefined {
+  const own = (collector as { get?: unknown }).get;
+  if (own !== COUNTER_GET && own !== GAUGE_GET) return undefined;
+  const records = (collector as { hashMap?: unknown }).hashMap;
+  return records !== null && typeof records === 'object' ? (records as Record<string, unknown>) : undefined;
+}
+
+// prom-client's own get() of its Counter and Gauge, to know a collector that uses them.
+// eslint-disable-next-line @typescript-eslint/unbound-method
+const COUNTER_GET: unknown = Counter.prototype.get;
+// eslint-disable-next-line @typescript-eslint/unbound-method
+const GAUGE_GET: unknown = Gauge.prototype.get;
 
 function cacheFor(collector: Collector, format: ExpositionFormat, defaults: string): PrefixCache {
   let byFormat = caches.get(collector);
@@ -164,7 +287,7 @@ function cacheFor(collector: Collector, format: ExpositionFormat, defaults: stri
   }
   let cache = byFormat[format];
   if (cache?.defaults !== defaults) {
-    cache = { defaults, byLabels: new WeakMap() };
+    cache = { defaults, byLabels: new WeakMap(), sampleName: '' };
     byFormat[format] = cache;
   }
   return cache;
@@ -196,12 +319,12 @@ function lineOf(
   if (cached?.metricName === metricName && holdsSame(labels, cached)) {
     if (cached.value !== value) {
       cached.value = value;
-      cached.line = cached.prefix + valueText(value);
+      cached.line = flat(cached.prefix, valueText(value));
     }
     return cached.line;
   }
   const prefix = formatPrefix(metricName, labels, undefined, defaultLabels);
-  const line = prefix + valueText(value);
+  const line = flat(prefix, valueText(value));
   const keys: string[] = [];
   const values: unknown[] = [];
   for (const key in labels) {
@@ -214,6 +337,15 @@ function lineOf(
   }
   cache.byLabels.set(labels, { metricName, keys, values, prefix, value, line });
   return line;
+}
+
+/**
+ * `a` followed by `b`, as one flat string. `a + b` would make a rope of the two (and `a` is
+ * itself a rope of the parts it was formatted from), which every later scrape would walk again
+ * when it joins the lines; a cached line is built once and written thousands of times.
+ */
+function flat(a: string, b: string): string {
+  return [a, b].join('');
 }
 
 /** Whether `labels` holds exactly the keys and values `cached` was made from, in order. */

@@ -85,7 +85,7 @@ function viewOf(
 export function renderRegistry(registry: Registry<RegistryContentType>, format: ExpositionFormat): Promise<string> {
   const defaults = defaultLabelsOf(registry);
   if (defaults === undefined) return renderWithPromClient(registry, format);
-  return writeExposition(familiesOf(registry), format, defaults);
+  return writeExposition(familiesOf(registry), format, defaults).then((bytes) => bytes.toString('utf8'));
 }
 
 /** The collectors of `registry`, each with the name it was registered under. */
@@ -198,6 +198,9 @@ export interface CollectorFailure {
 
 /** One rendering for scrapes: the text, the family each registered name has in it, and what was left out. @internal */
 export interface ScrapeRendering {
+  /** The exposition, as it is sent. */
+  readonly bytes: Buffer;
+  /** The same, as text (decoded from `bytes` when first read: most scrapes never need it). */
   readonly text: string;
   /** Registered name → the family name it has in this text (OpenMetrics drops a counter's `_total`). */
   readonly families: ReadonlyMap<string, string>;
@@ -228,27 +231,35 @@ export async function renderForScrape(
       return [name, familyName(name, collector.type, format)];
     }),
   );
-  if (errorHandling === 'fail') return { text: await renderRegistry(registry, format), families, failures: [] };
-
   const defaults = defaultLabelsOf(registry);
-  let text: string;
   const failures: CollectorFailure[] = [];
-  if (defaults === undefined) {
+  let bytes: Buffer;
+  if (defaults !== undefined) {
+    // With 'continue', the writer leaves out a collector that throws or rejects, and says which.
+    const leaveOut =
+      errorHandling === 'fail' ? undefined : (name: string, error: unknown) => failures.push({ name, error });
+    bytes = await writeExposition(familiesOf(registry), format, defaults, undefined, leaveOut);
+  } else if (errorHandling === 'fail') {
+    bytes = Buffer.from(await renderWithPromClient(registry, format), 'utf8');
+  } else {
     const reads = await readCollectors(registry);
     for (const r of reads) if ('error' in r) failures.push({ name: r.name, error: r.error });
     const served = reads.filter((r): r is Extract<CollectorRead, { data: unknown }> => 'data' in r);
-    text = await viewOfReads(registry, format, served).metrics();
-  } else {
-    // The writer leaves out a collector that throws or rejects, and says which.
-    text = await writeExposition(familiesOf(registry), format, defaults, undefined, (name, error) =>
-      failures.push({ name, error }),
-    );
+    bytes = Buffer.from(await viewOfReads(registry, format, served).metrics(), 'utf8');
   }
   if (failures.length > 0 && failures.length === families.size) {
     const each = failures.map((f) => `${f.name}: ${messageOf(f.error)}`).join('; ');
     throw new Error(`every collector failed (${failures.length}): ${each}`, { cause: failures[0]?.error });
   }
-  return { text, families, failures };
+  let text: string | undefined;
+  return {
+    bytes,
+    get text(): string {
+      return (text ??= bytes.toString('utf8'));
+    },
+    families,
+    failures,
+  };
 }
 
 /**

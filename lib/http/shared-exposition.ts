@@ -19,15 +19,17 @@ export interface InFlightExposition {
   gzipped?: Promise<Buffer>;
 }
 
-/** What one rendering produces: the text, and its gzip when a scrape asked before it ended. */
-interface Rendering extends ScrapeRendering {
-  readonly bytes: Buffer;
+/** What one rendering produces: the rendering, and its gzip when a scrape asked before it ended. */
+interface Rendering {
+  readonly rendering: ScrapeRendering;
   readonly gzipped: Buffer | undefined;
 }
 
 /** A serialization's entry, with what only this module needs to see. */
 interface Entry extends InFlightExposition {
-  readonly rendering: Promise<Rendering>;
+  readonly rendering: Promise<ScrapeRendering>;
+  /** The rendering with its gzip. */
+  readonly compressed: Promise<Rendering>;
   wantsGzip: boolean;
   /**
    * Whether a scrape arriving now may join: until the rendering reads its first collector.
@@ -85,7 +87,15 @@ export class SharedExposition {
     const over = new Promise<void>((resolve) => (end = resolve));
     // `entry` is declared on the next line; render() reads it only after its first await.
     const rendering = this.render(format, () => entry, current?.over);
-    const entry: Entry = { rendering, text: rendering.then((r) => r.bytes), wantsGzip: false, joinable: true, over };
+    const entry: Entry = {
+      rendering: rendering.then((r) => r.rendering),
+      compressed: rendering,
+      text: rendering.then((r) => r.rendering.bytes),
+      wantsGzip: false,
+      joinable: true,
+      over,
+    };
+    entry.rendering.catch(ignore);
     entry.text.catch(ignore);
     this.inFlight.set(format, entry);
     this.ends.set(entry, end);
@@ -118,11 +128,11 @@ export class SharedExposition {
     const registry = await this.source.gather();
     const rendered = await renderForScrape(registry, format, this.options.errorHandling);
     if (rendered.failures.length > 0) this.options.onFailures?.(rendered.failures);
-    const bytes = Buffer.from(rendered.text, 'utf8');
+    const bytes = rendered.bytes;
     // Compressed as part of this serialization, on the thread pool, when a scrape has asked by
     // now (Prometheus always does): scrapes that arrive meanwhile still join it rather than
     // start a render of their own, and the event loop stays free.
-    return { ...rendered, bytes, gzipped: wantsGzip() ? await gzip(bytes) : undefined };
+    return { rendering: rendered, gzipped: wantsGzip() ? await gzip(bytes) : undefined };
   }
 
   /** The gzip of `entry`'s text, compressed once however many scrapes ask. */
@@ -130,7 +140,7 @@ export class SharedExposition {
     if (entry.gzipped === undefined) {
       const own = entry as Entry;
       own.wantsGzip = true;
-      const gzipped = own.rendering.then((r) => r.gzipped ?? gzip(r.bytes));
+      const gzipped = own.compressed.then((r) => r.gzipped ?? gzip(r.rendering.bytes));
       gzipped.catch(ignore);
       entry.gzipped = gzipped;
     }

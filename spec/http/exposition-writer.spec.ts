@@ -233,15 +233,15 @@ describe('writeExposition: slices', () => {
     // Each clock read advances 0.01 ms: the writer reads it every 128 samples, so it pauses
     // after about 100 reads (1 ms) of work... never, and with 0.5 ms per read, every 2 reads.
     const slow = steppingPacer(0.5);
-    const text = await writeExposition(families as never, 'prometheus', null, slow);
+    const text = (await writeExposition(families as never, 'prometheus', null, slow)).toString();
     expect(text).toBe(await registry.metrics());
     // Reads: one before each family (2) and one every 128 samples (7 in 1000); a pause each
     // time a slice reached 1 ms, that is every second read.
     expect(slow.pauses).toBeGreaterThanOrEqual(4);
     const fast = steppingPacer(0.0001);
-    expect(await writeExposition(families as never, 'prometheus', null, fast)).toBe(text);
+    expect((await writeExposition(families as never, 'prometheus', null, fast)).toString()).toBe(text);
     expect(fast.pauses).toBe(0);
-    expect(await writeExposition(families as never, 'prometheus', null, noPauses)).toBe(text);
+    expect((await writeExposition(families as never, 'prometheus', null, noPauses)).toString()).toBe(text);
   });
 });
 
@@ -280,5 +280,18 @@ describe('renderRegistry: split over turns of the event loop', () => {
       now: new Date('2026-12-02T10:00:00Z'),
       doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'],
     });
+  });
+});
+
+describe('renderRegistry: edge cases', () => {
+  it.each<[RegistryContentType, 'prometheus' | 'openmetrics']>([
+    [Registry.PROMETHEUS_CONTENT_TYPE, 'prometheus'],
+    [Registry.OPENMETRICS_CONTENT_TYPE, 'openmetrics'],
+  ])('prints an empty registry, and one collector without series, as prom-client does (%s)', async (type, format) => {
+    const registry = new Registry();
+    registry.setContentType(type as never);
+    expect(await renderRegistry(registry, format)).toBe(await registry.metrics());
+    new Gauge({ name: 'labelled_only', help: 'h', labelNames: ['a'], registers: [registry] });
+    expect(await renderRegistry(registry, format)).toBe(await registry.metrics());
   });
 });
