@@ -35,20 +35,29 @@ export interface ComparisonResult {
 }
 
 /**
- * A row from one measured pair of wall-clock figures (a p99, a stall), in milliseconds: for the
- * sections that measure whole processes under load rather than calls in a loop.
+ * A row from measured pairs of wall-clock figures (a p99, a stall), in milliseconds: for the
+ * sections that measure whole processes under load rather than calls in a loop. With
+ * `perProcess` (each process's ratio), the row's ratio is their median, as for in-process rows.
  */
-export function msRow(name: string, unit: string, oursMs: number, floorMs: number, goal?: number): ComparisonResult {
-  const ratio = oursMs / floorMs;
+export function msRow(
+  name: string,
+  unit: string,
+  oursMs: number,
+  floorMs: number,
+  goal?: number,
+  perProcess?: readonly number[],
+): ComparisonResult {
+  const ratio = perProcess === undefined ? oursMs / floorMs : median(perProcess);
   return {
     name,
     unit,
     oursNsPerUnit: oursMs * 1e6,
     floorNsPerUnit: floorMs * 1e6,
     medianRatio: ratio,
-    ratios: [ratio],
+    ratios: perProcess ?? [ratio],
     goal,
     met: goal === undefined ? undefined : ratio <= goal,
+    ...(perProcess === undefined ? {} : { runRatios: perProcess }),
   };
 }
 

@@ -28,7 +28,7 @@ import { Counter, Gauge, type MetricObjectWithValues, type MetricValue } from 'p
 import type { ExpositionFormat } from './content-negotiation';
 
 /** How long the writer works before it gives the event loop a turn, in milliseconds. */
-const SLICE_MS = 1;
+const SLICE_MS = 0.5;
 
 /** How many samples the writer formats between two looks at the clock. */
 const SAMPLES_PER_CLOCK_READ = 128;
