@@ -43,7 +43,10 @@ interface StallServer {
   close(): Promise<void>;
 }
 
-function startStallServer(apps: number, which: 'ours' | 'plain', pin: boolean): Promise<StallServer> {
+/** Which endpoint a stall server runs: see bench/stall-server.ts. */
+type Endpoint = 'ours' | 'plain' | 'bytes';
+
+function startStallServer(apps: number, which: Endpoint, pin: boolean): Promise<StallServer> {
   const [command, args] = onCore(pin, 0, process.execPath, [
     '--expose-gc',
     '-r',
@@ -120,7 +123,7 @@ export async function stallSection(apps = 1000): Promise<BenchSection> {
     map.set(key, [...(map.get(key) ?? []), ...values]);
   };
   for (let p = 0; p < STALL_PROCESSES; p += 1) {
-    for (const which of ['ours', 'plain'] as const) {
+    for (const which of ['ours', 'plain', 'bytes'] as const) {
       const server = await startStallServer(apps, which, false);
       try {
         for (const [variant, headers] of VARIANTS) {
@@ -154,19 +157,31 @@ export async function stallSection(apps = 1000): Promise<BenchSection> {
     figures.push(
       { case: c, figure: 'ours, median of scrapes', value: median(stalls.get(`ours ${variant}`) ?? []), unit: 'ms' },
       { case: c, figure: 'plain, median of scrapes', value: median(stalls.get(`plain ${variant}`) ?? []), unit: 'ms' },
+      {
+        case: c,
+        figure: 'the same bytes sent, nothing rendered, median of scrapes',
+        value: median(stalls.get(`bytes ${variant}`) ?? []),
+        unit: 'ms',
+      },
+      {
+        case: c,
+        figure: `the same bytes sent, nothing rendered, longest of ${STALL_SCRAPES}`,
+        value: median(longest.get(`bytes ${variant}`) ?? []),
+        unit: 'ms',
+      },
     );
   }
   figures.push({
     case: 'event-loop stall, no scrape',
     figure: `longest of ${STALL_SCRAPES} windows of ${IDLE_WINDOW_MS} ms (the machine's own)`,
-    value: median([...(longest.get('ours idle') ?? []), ...(longest.get('plain idle') ?? [])]),
+    value: median(['ours', 'plain', 'bytes'].flatMap((which) => longest.get(`${which} idle`) ?? [])),
     unit: 'ms',
   });
   return {
     results,
     figures,
     notes: [
-      `event-loop stall: the longest time between two turns of the event loop during each scrape (a setImmediate chain); ours and plain each in a process of its own; median of ${STALL_PROCESSES} pairs of processes`,
+      `event-loop stall: the longest time between two turns of the event loop during each scrape (a setImmediate chain); ours, plain and the same bytes precomputed each in a process of its own; median of ${STALL_PROCESSES} sets of processes`,
     ],
   };
 }
@@ -193,7 +208,10 @@ async function longestStalls(server: StallServer, headers: Record<string, string
   return stalls;
 }
 
-/** p99 of the process's own endpoint, alone and under a 1-per-second scraper, ours against plain. */
+/**
+ * p99 of the process's own endpoint, alone and under a 1-per-second scraper: ours, plain, and
+ * the floor, a server sending the same bytes precomputed (what sending them alone costs).
+ */
 export async function latencySection(apps = 1000): Promise<BenchSection> {
   const name = `latency of other work, ${apps} apps`;
   if (!(await wrkInstalled())) {
@@ -201,7 +219,7 @@ export async function latencySection(apps = 1000): Promise<BenchSection> {
   }
   const pin = os.cpus().length >= 2 && (await tasksetInstalled());
   const p99 = new Map<string, number>();
-  for (const which of ['ours', 'plain'] as const) {
+  for (const which of ['ours', 'plain', 'bytes'] as const) {
     const server = await startStallServer(apps, which, pin);
     try {
       const wrk = async (): Promise<number> =>
@@ -240,16 +258,16 @@ export async function latencySection(apps = 1000): Promise<BenchSection> {
       await server.close();
     }
   }
-  const row = (which: string, goal?: number): ComparisonResult =>
+  const row = (which: Endpoint, goal?: number): ComparisonResult =>
     msRow(
-      `${name}: p99 while ${which} is scraped once a second vs alone (wrk -c${CONNECTIONS})`,
+      `${name}: p99 while ${which === 'bytes' ? 'the same bytes precomputed are' : `${which} is`} scraped once a second vs alone (wrk -c${CONNECTIONS})`,
       'request',
       p99.get(`${which} scraped`) as number,
       p99.get(`${which} alone`) as number,
       goal,
     );
   return {
-    results: [row('ours', 1.2), row('plain')],
+    results: [row('ours', 1.2), row('plain'), row('bytes')],
     figures: [...p99].map(([key, value]) => ({ case: name, figure: `p99, ${key}`, value, unit: 'ms' })),
     notes: [
       `${name}: medians of ${LATENCY_RUNS} wrk runs of ${LATENCY_SECONDS} s each way, alone and scraped in turns${pin ? '; server on core 0, wrk on core 1' : ''}`,

@@ -184,12 +184,19 @@ export function mergeRuns(runs: readonly (readonly ComparisonResult[])[]): Compa
   });
 }
 
+/** A duration per unit in the largest of ns, µs and ms that keeps it at 1 or more. */
+function perUnit(ns: number, unit: string): string {
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms/${unit}`;
+  if (ns >= 1e4) return `${(ns / 1e3).toFixed(1)} µs/${unit}`;
+  return `${ns.toFixed(ns < 10 ? 2 : 1)} ns/${unit}`;
+}
+
 /** Formats results as an aligned table. */
 export function table(results: readonly ComparisonResult[]): string {
   const rows = results.map((r) => [
     r.name,
-    `${r.oursNsPerUnit.toFixed(r.oursNsPerUnit < 10 ? 2 : 1)} ns/${r.unit}`,
-    `${r.floorNsPerUnit.toFixed(r.floorNsPerUnit < 10 ? 2 : 1)} ns/${r.unit}`,
+    perUnit(r.oursNsPerUnit, r.unit),
+    perUnit(r.floorNsPerUnit, r.unit),
     `${r.medianRatio.toFixed(2)}x`,
     r.runRatios === undefined ? '' : r.runRatios.map((x) => `${x.toFixed(2)}x`).join(' '),
     r.goal === undefined ? '' : `<= ${r.goal}x ${r.met ? 'met' : 'NOT MET'}`,

@@ -6,6 +6,8 @@
  *   during the other's scrapes: `ours`, `serveMetrics`; or `plain`, a node:http server
  *   answering `await registry.metrics()` (gzipped with zlib's asynchronous gzip when asked), as
  *   a host without this library would;
+ *   Or `bytes`, the floor of both: a node:http server sending the same bytes, rendered and
+ *   gzipped once at start-up, so that a scrape costs only the sending;
  * - app: a node:http endpoint answering `ok`, standing for the orchestrator's own traffic;
  * - a probe: a chain of `setImmediate` callbacks, each scheduling the next, that notes the
  *   longest time between two of them: the event loop runs it once per turn, so that is the
@@ -18,7 +20,7 @@
  * on stdin, one per line: `reset` (empties the probe), `report` (prints `{"maxMs"}`, the longest
  * stall since the last reset). Ends when stdin ends.
  *
- *     node --expose-gc -r ts-node/register/transpile-only bench/stall-server.ts <apps> <ours|plain>
+ *     node --expose-gc -r ts-node/register/transpile-only bench/stall-server.ts <apps> <ours|plain|bytes>
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -62,14 +64,38 @@ function plainServer(text: Registry, openMetrics: Registry): Server {
   });
 }
 
+/** The floor: the same answers, rendered and gzipped before the first scrape. */
+async function bytesServer(text: Registry, openMetrics: Registry): Promise<Server> {
+  const answer = async (registry: Registry): Promise<{ type: string; plain: Buffer; gzipped: Buffer }> => {
+    const plain = Buffer.from(await registry.metrics());
+    return { type: registry.contentType, plain, gzipped: await gzip(plain) };
+  };
+  const answers = { prometheus: await answer(text), openmetrics: await answer(openMetrics) };
+  return createServer((req: IncomingMessage, res) => {
+    const body = answers[negotiateFormat(req.headers.accept)];
+    res.setHeader('Content-Type', body.type);
+    if (acceptsGzip(req.headers['accept-encoding'])) {
+      res.setHeader('Content-Encoding', 'gzip');
+      res.end(body.gzipped);
+    } else {
+      res.end(body.plain);
+    }
+  });
+}
+
 async function main(): Promise<void> {
   const apps = Number(process.argv[2] ?? '1000');
-  const which = process.argv[3] === 'plain' ? 'plain' : 'ours';
+  const which = process.argv[3] === 'plain' || process.argv[3] === 'bytes' ? process.argv[3] : 'ours';
   const text = await scrapeFixture(apps, 'prometheus');
   const om = await scrapeFixture(apps, 'openmetrics');
   // Ours serves both formats from one registry (it negotiates); plain needs one of each.
   const ours = which === 'ours' ? await serveMetrics({ registry: text.ours, port: 0 }) : undefined;
-  const plain = which === 'plain' ? plainServer(text.plain, om.plain) : undefined;
+  const plain =
+    which === 'plain'
+      ? plainServer(text.plain, om.plain)
+      : which === 'bytes'
+        ? await bytesServer(text.plain, om.plain)
+        : undefined;
   // The garbage of building the registries, collected now rather than by the first major
   // collection during the measured scrapes (run with --expose-gc; nothing happens without it).
   (globalThis as { gc?: () => void }).gc?.();

@@ -224,24 +224,51 @@ describe('writeExposition: slices', () => {
     return pacer;
   }
 
-  it('gives the event loop a turn once a slice has lasted a millisecond, within families and between them', async () => {
+  it('gives the event loop a turn once a slice has lasted half a millisecond, within families and between them', async () => {
     const registry = new Registry();
     const counter = new Counter({ name: 'many_total', help: 'h', labelNames: ['app'], registers: [registry] });
     for (let i = 0; i < 1000; i += 1) counter.inc({ app: `app-${i}` });
     new Gauge({ name: 'second', help: 'h', registers: [registry] }).set(1);
     const families = registry.getMetricsAsArray().map((collector) => ({ collector, registeredName: collector.name }));
-    // Each clock read advances 0.01 ms: the writer reads it every 128 samples, so it pauses
-    // after about 100 reads (1 ms) of work... never, and with 0.5 ms per read, every 2 reads.
+    // With 0.5 ms per clock read every read ends a slice; with 0.0001 ms none does.
     const slow = steppingPacer(0.5);
     const text = (await writeExposition(families as never, 'prometheus', null, slow)).toString();
     expect(text).toBe(await registry.metrics());
-    // Reads: one before each family (2) and one every 128 samples (7 in 1000); a pause each
-    // time a slice reached 1 ms, that is every second read.
+    // Reads: one before each family (2), one every 128 series listed and one every 128 samples
+    // written (7 each in 1000).
     expect(slow.pauses).toBeGreaterThanOrEqual(4);
     const fast = steppingPacer(0.0001);
     expect((await writeExposition(families as never, 'prometheus', null, fast)).toString()).toBe(text);
     expect(fast.pauses).toBe(0);
     expect((await writeExposition(families as never, 'prometheus', null, noPauses)).toString()).toBe(text);
+  });
+
+  it("lists a counter's series in slices too, and prints what they hold when their lines are written", async () => {
+    const registry = new Registry();
+    const counter = new Counter({ name: 'many_total', help: 'h', labelNames: ['app'], registers: [registry] });
+    for (let i = 0; i < 1000; i += 1) counter.inc({ app: `app-${i}` });
+    const families = registry.getMetricsAsArray().map((collector) => ({ collector, registeredName: collector.name }));
+    // The clock stands still for the first two reads (the start, the family's start), then
+    // every read ends a slice: the first pause comes after 128 series are listed, when
+    // app-999 has not been reached.
+    let reads = 0;
+    let pauses = 0;
+    const pacer: Pacer = {
+      now: () => (reads += 1) * (reads > 2 ? 1 : 0),
+      pause: () => {
+        pauses += 1;
+        if (pauses === 1) {
+          counter.remove({ app: 'app-999' });
+          counter.inc({ app: 'app-0' }, 5);
+        }
+        return Promise.resolve();
+      },
+    };
+    const text = (await writeExposition(families as never, 'prometheus', null, pacer)).toString();
+    expect(pauses).toBeGreaterThan(1);
+    expect(text).not.toContain('app="app-999"');
+    expect(text).toContain('many_total{app="app-0"} 6\n');
+    expect(text).toBe(await registry.metrics());
   });
 });
 
