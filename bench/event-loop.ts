@@ -2,15 +2,17 @@
  * What a scrape costs the rest of the process: the longest stretch one scrape holds the event
  * loop, and the tail latency of the process's own endpoint while a scraper comes once a
  * second. Each measured in processes (bench/stall-server.ts) that hold the same 1000-app
- * registries and a small `ok` endpoint, one serving ours and one plain prom-client behind
- * node:http.
+ * registries and a small `ok` endpoint, one serving ours, one plain prom-client behind
+ * node:http, and one sending the same answers rendered and gzipped at start-up: the floor, what
+ * sending the bytes alone costs.
  *
  * - stall: `reset` the process's event-loop delay probe, make {@link STALL_SCRAPES} scrapes one
  *   after the other, `report` the probe's largest delay. Per format (text, OpenMetrics), with
- *   and without gzip, ours against plain.
+ *   and without gzip, ours against plain (the rows) and the bytes alone (figures).
  * - latency: wrk loads the `ok` endpoint ({@link LATENCY_SECONDS} s, {@link CONNECTIONS}
- *   connections), alone, then while a scraper asks ours (or plain) for OpenMetrics with gzip
- *   once a second, as Prometheus does; p99 of each, medians of {@link LATENCY_RUNS} runs.
+ *   connections), alone, then while a scraper asks ours (or plain, or the bytes alone) for
+ *   OpenMetrics with gzip once a second, as Prometheus does; p99 of each, medians of
+ *   {@link LATENCY_RUNS} runs.
  */
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';

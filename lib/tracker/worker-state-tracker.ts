@@ -159,7 +159,7 @@ export class WorkerStateTracker {
   }
 
   /**
-   * Stops ticking, flushes buffered counts, completes every stream and releases the timer.
+   * Stops ticking, completes every stream and releases the timer.
    * Idempotent; later calls to `feed`, `connect` and `record` do nothing. The collectors keep
    * their values (a scrape after it shows the last state). Resolves once done (at once: the
    * tracker holds nothing that closes asynchronously); never rejects.
