@@ -243,6 +243,22 @@ describe('writeExposition: slices', () => {
     expect((await writeExposition(families as never, 'prometheus', null, noPauses)).toString()).toBe(text);
   });
 
+  it('hands the bytes over on a turn of their own when the last slice has worked a quarter of a millisecond', async () => {
+    const registry = new Registry();
+    new Gauge({ name: 'one', help: 'h', registers: [registry] }).set(1);
+    const families = registry.getMetricsAsArray().map((collector) => ({ collector, registeredName: collector.name }));
+    // Clock reads: the start, the family's start (no pause before it: under half a millisecond
+    // since the start), the end. Only the end can pause.
+    const busy = steppingPacer(0.2); // 0.4 ms worked at the end
+    expect((await writeExposition(families as never, 'prometheus', null, busy)).toString()).toBe(
+      await registry.metrics(),
+    );
+    expect(busy.pauses).toBe(1);
+    const quick = steppingPacer(0.1); // 0.2 ms worked at the end
+    await writeExposition(families as never, 'prometheus', null, quick);
+    expect(quick.pauses).toBe(0);
+  });
+
   it("lists a counter's series in slices too, and prints what they hold when their lines are written", async () => {
     const registry = new Registry();
     const counter = new Counter({ name: 'many_total', help: 'h', labelNames: ['app'], registers: [registry] });
