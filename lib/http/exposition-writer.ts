@@ -26,6 +26,7 @@
  */
 import { Counter, Gauge, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { ExpositionFormat } from './content-negotiation';
+import type { OutputBuffers } from './output-buffers';
 
 /** How long the writer works before it gives the event loop a turn, in milliseconds. */
 const SLICE_MS = 0.5;
@@ -107,7 +108,8 @@ export const EVENT_LOOP_PACER: Pacer = {
  * none) merged into every sample, exactly as prom-client's `Registry#metrics()` would for the
  * same collectors. Rejects when a collector's `get()` does, as prom-client does, unless
  * `leaveOut` is given: each collector that throws or rejects is then told to it and left out,
- * and every other family keeps the bytes it has when nothing fails.
+ * and every other family keeps the bytes it has when nothing fails. With `buffers`, the bytes
+ * are written into a buffer taken from it (the caller gives it back once nothing reads them).
  */
 export async function writeExposition(
   families: readonly Family[],
@@ -115,10 +117,11 @@ export async function writeExposition(
   defaultLabels: Record<string, unknown> | null,
   pacer: Pacer = EVENT_LOOP_PACER,
   leaveOut?: (registeredName: string, error: unknown) => void,
+  buffers?: OutputBuffers,
 ): Promise<Buffer> {
   const openMetrics = format === 'openmetrics';
   const defaults = defaultLabels === null ? '' : signatureOf(defaultLabels);
-  const out = new ChunkedText(lastSize[format] + (lastSize[format] >> 3));
+  const out = new ChunkedText(lastSize[format] + (lastSize[format] >> 3), buffers);
   let written = 0;
   const slices = new Slices(pacer, out);
   for (const family of families) {
@@ -225,8 +228,15 @@ class ChunkedText {
   private bytes: Buffer;
   private length = 0;
 
-  constructor(sizeHint: number) {
-    this.bytes = Buffer.allocUnsafe(Math.max(MIN_BUFFER, sizeHint));
+  constructor(
+    sizeHint: number,
+    private readonly buffers: OutputBuffers | undefined,
+  ) {
+    this.bytes = this.allocate(Math.max(MIN_BUFFER, sizeHint));
+  }
+
+  private allocate(size: number): Buffer {
+    return this.buffers?.take(size) ?? Buffer.allocUnsafe(size);
   }
 
   /** Adds one line (its newline is added when it is written). */
@@ -246,8 +256,9 @@ class ChunkedText {
     if (this.length + text.length * 3 > this.bytes.length) {
       const needed = this.length + Buffer.byteLength(text, 'utf8');
       if (needed > this.bytes.length) {
-        const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, needed));
+        const grown = this.allocate(Math.max(this.bytes.length * 2, needed));
         this.bytes.copy(grown, 0, 0, this.length);
+        this.buffers?.give(this.bytes);
         this.bytes = grown;
       }
     }

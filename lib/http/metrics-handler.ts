@@ -155,6 +155,9 @@ class MetricsEndpoint {
     };
     try {
       const entry = this.shared.join(format);
+      // The rendering's bytes stay this scrape's until its response is over (sent, or the
+      // client gone): only then may their buffer be written again.
+      res.once('close', this.shared.hold(entry));
       res.once('close', onClose);
       if (Number.isFinite(deadline.ms)) {
         timer = setTimeout(() => {

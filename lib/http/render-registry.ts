@@ -26,6 +26,7 @@ import { Registry, type MetricObjectWithValues, type MetricValue, type RegistryC
 import { messageOf } from '../describe-value';
 import { CONTENT_TYPES, type ExpositionFormat } from './content-negotiation';
 import { writeExposition, type Collector } from './exposition-writer';
+import type { OutputBuffers } from './output-buffers';
 
 /**
  * The name `collector` was registered under in `registry`. Normally its `name`; but once an
@@ -214,13 +215,15 @@ export interface ScrapeRendering {
  * read on its own ({@link readCollectors}), those that throw or reject are left out, and the
  * rest is rendered by prom-client's own formatter from the values read, so each family's bytes
  * are those of a rendering without failures. Rejects when collectors failed and none was left:
- * a scrape never answers an empty 200 because of errors.
+ * a scrape never answers an empty 200 because of errors. With `buffers`, the bytes may be
+ * written into one of its buffers, which the caller gives back once nothing reads them.
  * @internal
  */
 export async function renderForScrape(
   registry: Registry<RegistryContentType>,
   format: ExpositionFormat,
   errorHandling: ErrorHandling,
+  buffers?: OutputBuffers,
 ): Promise<ScrapeRendering> {
   // The family names, and the reads (renderRegistry's or readCollectors'), are taken in this
   // same synchronous step: they see the same collectors.
@@ -238,7 +241,7 @@ export async function renderForScrape(
     // With 'continue', the writer leaves out a collector that throws or rejects, and says which.
     const leaveOut =
       errorHandling === 'fail' ? undefined : (name: string, error: unknown) => failures.push({ name, error });
-    bytes = await writeExposition(familiesOf(registry), format, defaults, undefined, leaveOut);
+    bytes = await writeExposition(familiesOf(registry), format, defaults, undefined, leaveOut, buffers);
   } else if (errorHandling === 'fail') {
     bytes = Buffer.from(await renderWithPromClient(registry, format), 'utf8');
   } else {

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { ExpositionFormat } from './content-negotiation';
 import type { MetricsSource } from './metrics-source';
+import { OutputBuffers } from './output-buffers';
 import { renderForScrape, type CollectorFailure, type ErrorHandling, type ScrapeRendering } from './render-registry';
 
 /** One serialization in flight: its text, and its gzip once a scrape asked for it. */
@@ -39,6 +40,10 @@ interface Entry extends InFlightExposition {
   joinable: boolean;
   /** Settles once this rendering settled or was abandoned: the next one of its format may start. */
   readonly over: Promise<void>;
+  /** How many still read its bytes: responses being sent, gzips compressing (see `hold`). */
+  holders: number;
+  /** Its bytes once rendered, until they go back to the buffers for a later rendering. */
+  bytes: Buffer | undefined;
 }
 
 /** How a {@link SharedExposition} renders. */
@@ -73,6 +78,8 @@ export class SharedExposition {
   private readonly inFlight = new Map<ExpositionFormat, Entry>();
   /** What ends each serialization's turn (see Entry.over). */
   private readonly ends = new WeakMap<Entry, () => void>();
+  /** The buffers renderings are written into, reused once nothing reads them. */
+  private readonly buffers = new OutputBuffers();
 
   constructor(
     private readonly source: MetricsSource,
@@ -94,6 +101,8 @@ export class SharedExposition {
       wantsGzip: false,
       joinable: true,
       over,
+      holders: 0,
+      bytes: undefined,
     };
     entry.rendering.catch(ignore);
     entry.text.catch(ignore);
@@ -102,8 +111,37 @@ export class SharedExposition {
     const settle = (): void => this.abandon(format, entry);
     // Also marks `rendering` handled: a rejection nobody waits for any more must not become an
     // unhandled rejection, which would end the host process.
-    rendering.then(settle, settle);
+    rendering.then((r) => {
+      settle();
+      // Settled, the entry is no longer joined: only its holders read its bytes from now on.
+      entry.bytes = r.rendering.bytes;
+      this.recycle(entry);
+    }, settle);
     return entry;
+  }
+
+  /**
+   * Holds `entry`'s bytes until the function returned is called (once; later calls do
+   * nothing): whoever sends them or compresses them holds them, and once the rendering has
+   * settled and nobody holds them, its buffer goes back for a later rendering. A holder that
+   * never lets go only keeps that buffer from being reused.
+   */
+  hold(entry: InFlightExposition): () => void {
+    const own = entry as Entry;
+    own.holders += 1;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      own.holders -= 1;
+      this.recycle(own);
+    };
+  }
+
+  private recycle(entry: Entry): void {
+    if (entry.holders > 0 || entry.bytes === undefined) return;
+    this.buffers.give(entry.bytes);
+    entry.bytes = undefined;
   }
 
   /**
@@ -126,7 +164,7 @@ export class SharedExposition {
     entry.joinable = false;
     const wantsGzip = (): boolean => entry.wantsGzip;
     const registry = await this.source.gather();
-    const rendered = await renderForScrape(registry, format, this.options.errorHandling);
+    const rendered = await renderForScrape(registry, format, this.options.errorHandling, this.buffers);
     if (rendered.failures.length > 0) this.options.onFailures?.(rendered.failures);
     const bytes = rendered.bytes;
     // Compressed as part of this serialization, on the thread pool, when a scrape has asked by
@@ -140,8 +178,10 @@ export class SharedExposition {
     if (entry.gzipped === undefined) {
       const own = entry as Entry;
       own.wantsGzip = true;
+      // Held from now, while the scrape that asks holds it too, until the gzip has read it.
+      const release = this.hold(own);
       const gzipped = own.compressed.then((r) => r.gzipped ?? gzip(r.rendering.bytes));
-      gzipped.catch(ignore);
+      gzipped.then(release, release);
       entry.gzipped = gzipped;
     }
     return entry.gzipped;
