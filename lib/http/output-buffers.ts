@@ -23,8 +23,8 @@ const KEPT = 3;
 /** Hands out buffers, and keeps those given back for later. */
 export class OutputBuffers {
   private readonly kept: Buffer[] = [];
-  /** The memory this pool handed out: only that comes back into it. */
-  private readonly own = new WeakSet<ArrayBufferLike>();
+  /** The buffers this pool handed out, by their memory: only those come back into it. */
+  private readonly own = new WeakMap<ArrayBufferLike, Buffer>();
 
   /** A buffer of at least `size` bytes: a kept one when one is large enough, else a new one. */
   take(size: number): Buffer {
@@ -35,10 +35,10 @@ export class OutputBuffers {
         return buffer;
       }
     }
-    // allocUnsafe gives a buffer of its own (not a slice of Node's shared pool) above 4 KB;
-    // this one is always larger, or it could not be handed out again.
-    const buffer = Buffer.allocUnsafe(Math.max(size, SMALLEST));
-    this.own.add(buffer.buffer);
+    // allocUnsafeSlow: memory of its own, never a slice of Node's shared pool (which
+    // allocUnsafe may hand out, and whose other slices belong to other buffers).
+    const buffer = Buffer.allocUnsafeSlow(Math.max(size, SMALLEST));
+    this.own.set(buffer.buffer, buffer);
     return buffer;
   }
 
@@ -47,9 +47,8 @@ export class OutputBuffers {
    * buffer this pool did not hand out is ignored; beyond {@link KEPT}, the smallest is dropped.
    */
   give(bytes: Uint8Array): void {
-    if (!this.own.has(bytes.buffer)) return;
-    const whole = Buffer.from(bytes.buffer, 0, bytes.buffer.byteLength);
-    if (this.kept.some((kept) => kept.buffer === whole.buffer)) return;
+    const whole = this.own.get(bytes.buffer);
+    if (whole === undefined || this.kept.includes(whole)) return;
     this.kept.push(whole);
     if (this.kept.length > KEPT) {
       let smallest = 0;
@@ -61,5 +60,5 @@ export class OutputBuffers {
   }
 }
 
-/** The smallest buffer handed out: well above the 4 KB under which Node slices a shared pool. */
+/** The smallest buffer handed out: an exposition smaller than this gains nothing from reuse. */
 const SMALLEST = 16 * 1024;
