@@ -77,7 +77,7 @@ function viewOf(
 
 /**
  * Renders `registry` in `format`: byte for byte what prom-client's own `metrics()` prints,
- * written in slices that give the event loop a turn every millisecond or so (see
+ * written in slices that give the event loop a turn every half millisecond or so (see
  * exposition-writer.ts), and leaving the registry and its collectors untouched. Counters are
  * named `x_total` in 0.0.4 and `# TYPE x counter` + `x_total` in OpenMetrics, whatever format
  * the registry was created with; exemplars appear only in OpenMetrics, as prom-client writes

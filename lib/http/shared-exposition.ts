@@ -64,10 +64,10 @@ const gzip = promisify(gzipCallback);
  * arrives before a rendering of its format has started reading the registry joins it rather
  * than starting its own, so N scrapers arriving together cost one rendering. A rendering reads
  * its collectors over several turns of the event loop (the writer gives the loop a turn every
- * millisecond), so a scrape that arrives once it has begun waits for the next one, shared by
+ * half millisecond), so a scrape that arrives once it has begun waits for the next one, shared by
  * every scrape that arrives meanwhile: each scrape sees everything recorded before it arrived,
  * and at most one rendering of a format runs at a time. Nothing is cached beyond the renderings
- * in flight.
+ * in flight, and the buffers they were written in, reused once their answers are sent.
  *
  *     scrapes:     a-b-----c--d-------e
  *     renderings:  [ab·····][cd·····] [e····]   (· = reading; c and d wait for the first to end)
