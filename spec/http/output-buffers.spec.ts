@@ -3,9 +3,11 @@
  * being sent.
  */
 import { get, type IncomingMessage } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { Counter, Registry } from 'prom-client';
 import { serveMetrics, type MetricsServer } from '../../lib';
 import { OutputBuffers } from '../../lib/http/output-buffers';
+import { SharedExposition } from '../../lib/http/shared-exposition';
 import { httpRequest } from '../helpers/http-client';
 
 describe('OutputBuffers', () => {
@@ -102,4 +104,30 @@ describe('serveMetrics: an answer still being sent keeps its buffer', () => {
     await rest;
     expect(values(Buffer.concat(chunks).toString('utf8'))).toEqual(new Map([['1', SERIES]]));
   }, 60_000);
+});
+
+describe('SharedExposition: a gzip still compressing keeps its buffer', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('gives the buffer back once a gzip asked for after the rendering has read it', async () => {
+    const registry = new Registry();
+    new Counter({ name: 'some_total', help: 'h', registers: [registry] }).inc();
+    const shared = new SharedExposition({ registry, gather: () => Promise.resolve(registry) });
+    const given: Uint8Array[] = [];
+    const give = OutputBuffers.prototype.give;
+    jest.spyOn(OutputBuffers.prototype, 'give').mockImplementation(function (this: OutputBuffers, bytes) {
+      given.push(bytes);
+      give.call(this, bytes);
+    });
+    const entry = shared.join('prometheus');
+    const letGo = shared.hold(entry); // a scrape
+    const rendering = await entry.rendering; // settled, nobody asked for gzip
+    const gzipped = shared.gzipped(entry); // the gzip starts now, on the thread pool
+    letGo();
+    // The scrape let go, but the gzip has not read the bytes yet: they stay out of reach.
+    expect(given).toEqual([]);
+    expect(gunzipSync(await gzipped).toString()).toBe(await registry.metrics());
+    expect(given).toHaveLength(1);
+    expect(given[0]?.buffer).toBe(rendering.bytes.buffer);
+  });
 });
