@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { Registry, type RegistryContentType } from 'prom-client';
 import { NEVER } from 'rxjs';
 import { WorkerStateTracker, newMetrics, proxyStatusClass, type Metrics, type TelemetryEvent } from '../../lib';
+import { useFixedClock } from '../helpers/fixed-clock';
 
 /** A fresh registry of `contentType` (prom-client's typings take the type as a parameter only). */
 function registryOf(contentType: RegistryContentType): Registry {
@@ -141,10 +142,7 @@ function applyThroughTracker(tracker: WorkerStateTracker, m: Metrics, s: Step): 
 }
 
 beforeAll(() => {
-  jest.useFakeTimers({
-    now: new Date('2026-12-02T10:00:00Z'),
-    doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'],
-  });
+  useFixedClock();
 });
 afterAll(() => {
   jest.useRealTimers();

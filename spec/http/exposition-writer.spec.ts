@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { Counter, Gauge, Histogram, Registry, Summary, type RegistryContentType } from 'prom-client';
 import { renderRegistry } from '../../lib';
 import { writeExposition, type Pacer } from '../../lib/http/exposition-writer';
+import { useFixedClock } from '../helpers/fixed-clock';
 
 /** A label value that needs every escape prom-client does, or none. */
 const labelValue = fc.oneof(
@@ -115,10 +116,7 @@ const noPauses: Pacer = { now: () => 0, pause: () => Promise.resolve() };
 
 beforeAll(() => {
   // Exemplars carry Date.now(): both twins must see the same clock.
-  jest.useFakeTimers({
-    now: new Date('2026-12-02T10:00:00Z'),
-    doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'],
-  });
+  useFixedClock();
 });
 afterAll(() => {
   jest.useRealTimers();
@@ -319,10 +317,7 @@ describe('renderRegistry: split over turns of the event loop', () => {
     expect(sample(text, /^late_seconds_bucket\{le="\+Inf"\} (\d+)$/m)).toBe(count);
     expect(sample(text, /^late_seconds_bucket\{le="0.1"\} (\d+)$/m)).toBeLessThanOrEqual(count);
     expect(count % 10).toBe(0); // whole turns of ten observations, never part of one
-    jest.useFakeTimers({
-      now: new Date('2026-12-02T10:00:00Z'),
-      doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'],
-    });
+    useFixedClock();
   });
 });
 
