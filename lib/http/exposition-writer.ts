@@ -224,7 +224,13 @@ class Slices {
  * apps that is 365 KB, several milliseconds of one stretch), and no chunk is copied twice.
  */
 class ChunkedText {
-  private lines: string[] = [];
+  /**
+   * The lines gathered since the last write, in slots reused for every chunk (with one more
+   * for the empty string that ends the joined text with a newline): an array grown by `push`
+   * for every chunk was about 150 KiB of garbage per 1000-app scrape.
+   */
+  private readonly lines: string[] = new Array<string>(LINES_PER_CHUNK + 1);
+  private count = 0;
   private bytes: Buffer;
   private length = 0;
 
@@ -241,16 +247,18 @@ class ChunkedText {
 
   /** Adds one line (its newline is added when it is written). */
   line(text: string): void {
-    this.lines.push(text);
-    if (this.lines.length >= LINES_PER_CHUNK) this.flush();
+    this.lines[this.count] = text;
+    this.count += 1;
+    if (this.count === LINES_PER_CHUNK) this.flush();
   }
 
   /** Writes the lines gathered so far. */
   flush(): void {
-    if (this.lines.length === 0) return;
-    this.lines.push('');
-    const text = this.lines.join('\n');
-    this.lines = [];
+    if (this.count === 0) return;
+    this.lines[this.count] = '';
+    // A full chunk joins every slot; the short one a slice or the end leaves, a copy of its own.
+    const text = (this.count === LINES_PER_CHUNK ? this.lines : this.lines.slice(0, this.count + 1)).join('\n');
+    this.count = 0;
     // At most 3 bytes a UTF-16 unit in UTF-8: with that much room write() cannot truncate.
     // Short of it, the exact length decides (an exposition is mostly ASCII: a byte a unit).
     if (this.length + text.length * 3 > this.bytes.length) {
@@ -294,14 +302,20 @@ async function readCollector(
     const pending: unknown = collect.call(collector);
     if (pending instanceof Promise) await pending;
   }
-  const values: unknown[] = [];
+  // Made as long as the last scrape's list (most scrapes list the same series), not grown one
+  // series at a time: growing it copied about 100 KiB per 5,000 series.
+  const values = new Array<unknown>(Math.min(seriesCounts.get(collector) ?? 0, MAX_PRESIZED));
+  let count = 0;
   // Read after collect(), which may have replaced the records (a reset, new series).
   const records = seriesOf(collector) ?? {};
   for (const key in records) {
     // A key deleted during a pause is not visited: `for … in` skips keys deleted before their turn.
-    values.push(records[key]);
-    if ((values.length & (SAMPLES_PER_CLOCK_READ - 1)) === 0 && slices.due()) await slices.next();
+    values[count] = records[key];
+    count += 1;
+    if ((count & (SAMPLES_PER_CLOCK_READ - 1)) === 0 && slices.due()) await slices.next();
   }
+  values.length = count;
+  seriesCounts.set(collector, count);
   const data = {
     help: collector.help,
     name: collector.name,
@@ -311,6 +325,15 @@ async function readCollector(
   };
   return data as unknown as MetricObjectWithValues<MetricValue<string>>;
 }
+
+/** How many series each prom-client Counter or Gauge listed at its last scrape. */
+const seriesCounts = new WeakMap<Collector, number>();
+
+/**
+ * The longest list made at its full length up front: V8 makes `new Array(n)` with holes
+ * (fast elements) only up to about 100,000; longer lists grow as they are filled.
+ */
+const MAX_PRESIZED = 65_536;
 
 /**
  * A prom-client Counter's or Gauge's records, when `collector` is one whose `get()` is prom-client's

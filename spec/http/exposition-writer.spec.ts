@@ -19,7 +19,11 @@ const labelValue = fc.oneof(
   fc.string({ maxLength: 6 }),
 );
 
-/** One operation on one collector: which collector (by index), which series, what value. */
+/**
+ * One operation on one collector: which collector (by index), which series, what value; the
+ * last two remove series (one of the labelled counter's, all of the labelled gauge's), so that
+ * a scrape lists fewer series than the one before.
+ */
 interface Operation {
   readonly collector: number;
   readonly labels: readonly string[];
@@ -28,7 +32,7 @@ interface Operation {
 }
 
 const operation = fc.record({
-  collector: fc.nat(7),
+  collector: fc.nat(9),
   labels: fc.array(labelValue, { minLength: 2, maxLength: 2 }),
   value: fc.oneof(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.nat(100), fc.constantFrom(0.005, 1, 2.5, 1e-9)),
   exemplar: fc.boolean(),
@@ -104,8 +108,14 @@ function registryOf(contentType: RegistryContentType): { registry: Registry; app
         case 6:
           summary.observe({ app: a, kind: b }, positive);
           break;
-        default:
+        case 7:
           counterWithoutTotal.inc(positive);
+          break;
+        case 8:
+          counter.remove({ app: a, status: b });
+          break;
+        default:
+          gauge.reset();
       }
     },
   };
