@@ -6,9 +6,11 @@
  * node:http, and one sending the same answers rendered and gzipped at start-up: the floor, what
  * sending the bytes alone costs.
  *
- * - stall: `reset` the process's event-loop delay probe, make {@link STALL_SCRAPES} scrapes one
- *   after the other, `report` the probe's largest delay. Per format (text, OpenMetrics), with
- *   and without gzip, ours against plain (the rows) and the bytes alone (figures).
+ * - stall: for each of {@link STALL_SCRAPES} scrapes one after the other, `reset` the process's
+ *   event-loop delay probe, scrape, `report` the probe's largest delay while the scrape was
+ *   served (from its request's arrival to its response's end; see bench/stall-server.ts). Per
+ *   format (text, OpenMetrics), with and without gzip, ours against plain (the rows) and the
+ *   bytes alone (figures).
  * - latency: wrk loads the `ok` endpoint ({@link LATENCY_SECONDS} s, {@link CONNECTIONS}
  *   connections), alone, then while a scraper asks ours (or plain, or the bytes alone) for
  *   OpenMetrics with gzip once a second, as Prometheus does; p99 of each, medians of
@@ -41,7 +43,7 @@ const CONNECTIONS = 8;
 interface StallServer {
   readonly metrics: string;
   readonly app: string;
-  command(line: 'reset' | 'report'): Promise<Record<string, number>>;
+  command(line: 'reset' | 'reset idle' | 'report'): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -193,7 +195,7 @@ export async function stallSection(apps = 1000): Promise<BenchSection> {
     results,
     figures,
     notes: [
-      `event-loop stall: the longest time between two turns of the event loop during each scrape (a setImmediate chain); ours, plain and the same bytes precomputed each in a process of its own; median of ${STALL_PROCESSES} sets of processes`,
+      `event-loop stall: the longest time between two turns of the event loop while each scrape was served, from its request's arrival to its response's end (a setImmediate chain); ours, plain and the same bytes precomputed each in a process of its own; median of ${STALL_PROCESSES} sets of processes`,
     ],
   };
 }
@@ -202,7 +204,7 @@ export async function stallSection(apps = 1000): Promise<BenchSection> {
 async function idleStalls(server: StallServer): Promise<number[]> {
   const stalls: number[] = [];
   for (let i = 0; i < STALL_SCRAPES; i += 1) {
-    await server.command('reset');
+    await server.command('reset idle');
     await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS));
     stalls.push((await server.command('report')).maxMs as number);
   }
