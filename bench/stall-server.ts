@@ -21,7 +21,7 @@
  *   would not be, and on this VM the host pauses a vCPU for 3–6 ms now and then when both are
  *   busy (a bare busy loop on each of the two cores sees such gaps, which the guest's scheduler
  *   does not: `perf sched`). Counted from `reset` to `report` instead, the floor's longest of
- *   20 was 4–10 ms; counted over the scrape, about 1.3 ms.
+ *   20 was 4–10 ms; counted over the scrape, 0.1–1.3 ms.
  *
  * Prints one JSON line `{"metrics", "app"}` (URLs) once both listen, then takes commands
  * on stdin, one per line: `reset` (empties the probe, which then counts scrapes' gaps),
