@@ -37,7 +37,10 @@ const SAMPLES_PER_CLOCK_READ = 128;
 /** How many lines are written into the buffer at a time (about 30 KB). */
 const LINES_PER_CHUNK = 512;
 
-/** The smallest buffer an exposition starts in. */
+/**
+ * The smallest buffer an exposition starts in (and so the smallest the scrapes' buffer pool
+ * holds): a smaller exposition gains nothing from a smaller buffer.
+ */
 const MIN_BUFFER = 16 * 1024;
 
 /** What prom-client reads from a collector: what `registry.getMetricsAsArray()` holds. */

@@ -26,7 +26,10 @@ export class OutputBuffers {
   /** The buffers this pool handed out, by their memory: only those come back into it. */
   private readonly own = new WeakMap<ArrayBufferLike, Buffer>();
 
-  /** A buffer of at least `size` bytes: a kept one when one is large enough, else a new one. */
+  /**
+   * A buffer of at least `size` bytes: a kept one when one is large enough, else a new one of
+   * exactly `size` (the writer decides how large a rendering starts: see MIN_BUFFER there).
+   */
   take(size: number): Buffer {
     for (let i = 0; i < this.kept.length; i += 1) {
       const buffer = this.kept[i] as Buffer;
@@ -37,7 +40,7 @@ export class OutputBuffers {
     }
     // allocUnsafeSlow: memory of its own, never a slice of Node's shared pool (which
     // allocUnsafe may hand out, and whose other slices belong to other buffers).
-    const buffer = Buffer.allocUnsafeSlow(Math.max(size, SMALLEST));
+    const buffer = Buffer.allocUnsafeSlow(size);
     this.own.set(buffer.buffer, buffer);
     return buffer;
   }
@@ -59,6 +62,3 @@ export class OutputBuffers {
     }
   }
 }
-
-/** The smallest buffer handed out: an exposition smaller than this gains nothing from reuse. */
-const SMALLEST = 16 * 1024;
