@@ -34,8 +34,11 @@ const SLICE_MS = 0.5;
 /** How many samples the writer formats (or series it lists) between two looks at the clock. */
 const SAMPLES_PER_CLOCK_READ = 128;
 
-/** How many lines are written into the buffer at a time (about 30 KB). */
-const LINES_PER_CHUNK = 512;
+/**
+ * How many pieces of text are gathered before they are written into the buffer at once: 512
+ * lines of a piece each, or fewer of two (about 30 KB).
+ */
+const PIECES_PER_CHUNK = 512;
 
 /**
  * The smallest buffer an exposition starts in (and so the smallest the scrapes' buffer pool
@@ -74,9 +77,14 @@ interface CachedPrefix {
   readonly keys: readonly string[];
   readonly values: readonly unknown[];
   readonly prefix: string;
-  /** The value last written, and its whole line (most series have not moved since). */
+  /** The value last written. */
   value: unknown;
-  line: string;
+  /**
+   * The whole line of {@link value}, with its newline, once two scrapes in a row wrote it: a
+   * series that has not moved is one piece. A series that moved is written as two, its prefix
+   * and its value, and no line is made for it (see {@link writeSample}).
+   */
+  line: string | undefined;
 }
 
 /** Per collector, per format and default labels: each series' cached prefix. */
@@ -159,14 +167,7 @@ export async function writeExposition(
     const samples = Array.isArray(listed) ? (listed as readonly Sample[]) : [...listed];
     for (let i = 0; i < samples.length; i += 1) {
       if ((i & (SAMPLES_PER_CLOCK_READ - 1)) === SAMPLES_PER_CLOCK_READ - 1 && slices.due()) await slices.next();
-      const sample = samples[i] as Sample;
-      let line = lineOf(sample, sampleName, counter, defaultLabels, cache);
-      const { exemplar } = sample;
-      if (exemplar && openMetrics) {
-        const labelSet = formatLabels(exemplar.labelSet as Record<string, unknown>).join(',');
-        line += ` # {${labelSet}} ${valueText(exemplar.value)} ${exemplar.timestamp as string}`;
-      }
-      out.line(line);
+      writeSample(out, samples[i] as Sample, sampleName, counter, openMetrics, defaultLabels, cache);
     }
   }
   // As prom-client joins them: text ends with a newline, OpenMetrics with `# EOF` (each after an
@@ -222,17 +223,19 @@ class Slices {
 }
 
 /**
- * The exposition as it is written: lines gathered a few hundred at a time and written then
- * into one growing buffer, so that no step joins or encodes the whole text at once (at 1000
+ * The exposition as it is written: pieces of text gathered a few hundred at a time and written
+ * then into one growing buffer, so that no step joins or encodes the whole text at once (at 1000
  * apps that is 365 KB, several milliseconds of one stretch), and no chunk is copied twice.
+ * Each line ends with its own newline: a line is one piece (a cached line, a header) or two (a
+ * series' cached prefix, and its value's text).
  */
 class ChunkedText {
   /**
-   * The lines gathered since the last write, in slots reused for every chunk (with one more
-   * for the empty string that ends the joined text with a newline): an array grown by `push`
-   * for every chunk was about 150 KiB of garbage per 1000-app scrape.
+   * The pieces gathered since the last write, in slots reused for every chunk (an array grown by
+   * `push` for every chunk was about 150 KiB of garbage per 1000-app scrape), joined whole: a
+   * short chunk empties the slots past its own first.
    */
-  private readonly lines: string[] = new Array<string>(LINES_PER_CHUNK + 1);
+  private readonly pieces: string[] = new Array<string>(PIECES_PER_CHUNK).fill('');
   private count = 0;
   private bytes: Buffer;
   private length = 0;
@@ -248,19 +251,25 @@ class ChunkedText {
     return this.buffers?.take(size) ?? Buffer.allocUnsafe(size);
   }
 
-  /** Adds one line (its newline is added when it is written). */
+  /** Adds one line, without its newline. */
   line(text: string): void {
-    this.lines[this.count] = text;
-    this.count += 1;
-    if (this.count === LINES_PER_CHUNK) this.flush();
+    this.piece(text);
+    this.piece('\n');
   }
 
-  /** Writes the lines gathered so far. */
+  /** Adds text that ends a line with its newline, or starts one that a later piece ends. */
+  piece(text: string): void {
+    this.pieces[this.count] = text;
+    this.count += 1;
+    if (this.count === PIECES_PER_CHUNK) this.flush();
+  }
+
+  /** Writes the pieces gathered so far. */
   flush(): void {
     if (this.count === 0) return;
-    this.lines[this.count] = '';
-    // A full chunk joins every slot; the short one a slice or the end leaves, a copy of its own.
-    const text = (this.count === LINES_PER_CHUNK ? this.lines : this.lines.slice(0, this.count + 1)).join('\n');
+    // A short chunk (a slice or the end) leaves the last chunk's pieces behind its own.
+    if (this.count < PIECES_PER_CHUNK) this.pieces.fill('', this.count);
+    const text = this.pieces.join('');
     this.count = 0;
     // At most 3 bytes a UTF-16 unit in UTF-8: with that much room write() cannot truncate.
     // Short of it, the exact length decides (an exposition is mostly ASCII: a byte a unit).
@@ -370,50 +379,97 @@ function cacheFor(collector: Collector, format: ExpositionFormat, defaults: stri
 }
 
 /**
- * `name{labels} value`: from the cache when the sample's labels object is the one it was made
- * from and still holds the same keys and values (and the whole line when the value is the
- * last one written too), else formatted as prom-client formats it.
+ * Writes one sample's line, `name{labels} value` (and its exemplar, in OpenMetrics): from the
+ * cache when the sample's labels object is the one it was made from and still holds the same
+ * keys and values, else formatted as prom-client formats it. A series whose value has not moved
+ * since the last scrape is written as its whole cached line; one that moved, as its cached prefix
+ * and the value's text, two pieces: making a line for every series that moved was most of what
+ * such a scrape allocated (about 140 bytes a series, held by the cache until the next move).
  */
-function lineOf(
+function writeSample(
+  out: ChunkedText,
   sample: Sample,
   sampleName: string,
   counter: boolean,
+  openMetrics: boolean,
   defaultLabels: Record<string, unknown> | null,
   cache: PrefixCache,
-): string {
+): void {
   // prom-client's destructuring default: the family's name when metricName is undefined only.
   let metricName = sampleName;
   if (sample.metricName !== undefined) metricName = counter ? `${sample.metricName}_total` : sample.metricName;
-  const labels = sample.labels;
+  const { labels, value, exemplar } = sample;
+  // In OpenMetrics, a sample's exemplar follows its value on the same line.
+  let suffix = '';
+  if (exemplar && openMetrics) {
+    const labelSet = formatLabels(exemplar.labelSet as Record<string, unknown>).join(',');
+    suffix = ` # {${labelSet}} ${valueText(exemplar.value)} ${exemplar.timestamp as string}`;
+  }
   // Only samples without shared labels are cached: histograms' buckets carry a fresh `{ le }`
   // object on every read, keyed by nothing stable.
-  const value = sample.value;
   if (sample.sharedLabels !== undefined || labels === null || typeof labels !== 'object') {
-    return formatPrefix(metricName, sample.labels, sample.sharedLabels, defaultLabels) + valueText(value);
+    out.line(formatPrefix(metricName, labels, sample.sharedLabels, defaultLabels) + valueText(value) + suffix);
+    return;
   }
-  const cached = cache.byLabels.get(labels);
-  if (cached?.metricName === metricName && holdsSame(labels, cached)) {
-    if (cached.value !== value) {
-      cached.value = value;
-      cached.line = flat(cached.prefix, valueText(value));
+  let cached = cache.byLabels.get(labels);
+  if (cached?.metricName !== metricName || !holdsSame(labels, cached)) {
+    cached = cachedPrefix(metricName, labels, defaultLabels, cache);
+    if (cached === undefined) {
+      out.line(formatPrefix(metricName, labels, undefined, defaultLabels) + valueText(value) + suffix);
+      return;
     }
-    return cached.line;
   }
-  const prefix = formatPrefix(metricName, labels, undefined, defaultLabels);
-  const line = flat(prefix, valueText(value));
+  if (suffix !== '') {
+    // The cached line holds no exemplar: the prefix, then the value with the exemplar.
+    out.piece(cached.prefix);
+    out.piece(`${valueText(value)}${suffix}\n`);
+    return;
+  }
+  if (cached.value === value && cached.line !== undefined) {
+    out.piece(cached.line);
+    return;
+  }
+  const text = `${valueText(value)}\n`;
+  if (cached.value === value) {
+    // The second scrape in a row with this value: from now on, one piece.
+    cached.line = flat(cached.prefix, text);
+    out.piece(cached.line);
+    return;
+  }
+  cached.value = value;
+  cached.line = undefined;
+  out.piece(cached.prefix);
+  out.piece(text);
+}
+
+/**
+ * Formats and caches the prefix of the series whose labels are `labels`; `undefined` (nothing
+ * cached) when a label's value is neither a string nor a number, which prints as whatever its
+ * conversion says at the time.
+ */
+function cachedPrefix(
+  metricName: string,
+  labels: Record<string, unknown>,
+  defaultLabels: Record<string, unknown> | null,
+  cache: PrefixCache,
+): CachedPrefix | undefined {
   const keys: string[] = [];
   const values: unknown[] = [];
   for (const key in labels) {
-    // A value that is neither a string nor a number prints as whatever its conversion says
-    // at the time: not cached.
     const labelValue = labels[key];
-    if (typeof labelValue !== 'string' && typeof labelValue !== 'number') return line;
+    if (typeof labelValue !== 'string' && typeof labelValue !== 'number') return undefined;
     keys.push(key);
     values.push(labelValue);
   }
-  cache.byLabels.set(labels, { metricName, keys, values, prefix, value, line });
-  return line;
+  const prefix = flat(formatPrefix(metricName, labels, undefined, defaultLabels), '');
+  // A value no sample holds: the first write of the series is always "moved".
+  const cached: CachedPrefix = { metricName, keys, values, prefix, value: UNWRITTEN, line: undefined };
+  cache.byLabels.set(labels, cached);
+  return cached;
 }
+
+/** The value of a series not written yet, equal to no sample's value. */
+const UNWRITTEN: unique symbol = Symbol('unwritten');
 
 /**
  * `a` followed by `b`, as one flat string. `a + b` would make a rope of the two (and `a` is
