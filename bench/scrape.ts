@@ -22,7 +22,7 @@ import type { ExpositionFormat } from '../lib';
 import { SharedExposition } from '../lib/http/shared-exposition';
 import { compare, median, msRow, type ComparisonResult } from './harness';
 import type { MemoryGrowth } from './memory-growth';
-import { scrapeFixture } from './scrape-fixture';
+import { everySeriesMover, scrapeFixture } from './scrape-fixture';
 
 /** A figure that is not a ratio: bytes, latencies, rates, heap sizes. */
 export interface Figure {
@@ -101,6 +101,39 @@ export async function expositionSection(): Promise<BenchSection> {
           await shared.gzipped(entry),
           Buffer.from(await plain.metrics(), 'utf8'),
         ];
+        if (apps >= 1000) {
+          // Between two scrapes of a busy orchestrator most series have moved: every per-app
+          // series moves before each scrape, on both sides alike.
+          const moveOurs = everySeriesMover(fixture.ours);
+          const movePlain = everySeriesMover(plain);
+          moveOurs();
+          movePlain();
+          const [oursMoved, plainMoved] = [(await shared.join(format).text).toString('utf8'), await plain.metrics()];
+          if (oursMoved !== plainMoved)
+            throw new Error(`scrape exposition, ${label}: ours and plain differ once moved`);
+          results.push(
+            await compare(
+              {
+                name: `scrape exposition, ${label}, every per-app series moved since the last`,
+                unit: 'scrape',
+                unitsPerCall: 1,
+                ours: async () => {
+                  moveOurs();
+                  await nextTurn();
+                  return await shared.join(format).text;
+                },
+                floor: async () => {
+                  movePlain();
+                  await nextTurn();
+                  return Buffer.from(await plain.metrics(), 'utf8');
+                },
+                goal: 0.5,
+              },
+              7,
+              true,
+            ),
+          );
+        }
         figures.push(
           { case: `scrape exposition, ${label}`, figure: 'bytes, ours', value: ours.length, unit: 'B' },
           {
