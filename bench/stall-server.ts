@@ -5,9 +5,9 @@
  * - the metrics endpoint under test, one per process so that neither's garbage is collected
  *   during the other's scrapes: `ours`, `serveMetrics`; or `plain`, a node:http server
  *   answering `await registry.metrics()` (gzipped with zlib's asynchronous gzip when asked), as
- *   a host without this library would;
- *   Or `bytes`, the floor of both: a node:http server sending the same bytes, rendered and
- *   gzipped once at start-up, so that a scrape costs only the sending;
+ *   a host without this library would; or `bytes`, the floor of both, the same bytes rendered
+ *   and gzipped once at start-up, so that a scrape costs only the sending (both in
+ *   bench/reference-servers.ts);
  * - app: a node:http endpoint answering `ok`, standing for the orchestrator's own traffic;
  * - a probe: a chain of `setImmediate` callbacks, each scheduling the next, that notes the
  *   longest time between two of them: the event loop runs it once per turn, so that is the
@@ -32,65 +32,10 @@
  *     node --expose-gc -r ts-node/register/transpile-only bench/stall-server.ts <apps> <ours|plain|bytes>
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
-import { Registry } from 'prom-client';
-import { acceptsGzip, negotiateFormat, serveMetrics } from '../lib';
+import { serveMetrics } from '../lib';
+import { bytesServer, listen, plainServer } from './reference-servers';
 import { scrapeFixture } from './scrape-fixture';
-
-const gzip = promisify(gzipCallback);
-
-function listen(server: Server, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`));
-  });
-}
-
-/** The plain server: one prom-client registry per format (prom-client renders one format each). */
-function plainServer(text: Registry, openMetrics: Registry): Server {
-  return createServer((req: IncomingMessage, res) => {
-    const registry = negotiateFormat(req.headers.accept) === 'openmetrics' ? openMetrics : text;
-    const compress = acceptsGzip(req.headers['accept-encoding']);
-    registry
-      .metrics()
-      .then(async (body) => {
-        res.setHeader('Content-Type', registry.contentType);
-        if (compress) {
-          res.setHeader('Content-Encoding', 'gzip');
-          res.end(await gzip(body));
-        } else {
-          res.end(body);
-        }
-      })
-      .catch((err: unknown) => {
-        res.statusCode = 500;
-        res.end(String(err));
-      });
-  });
-}
-
-/** The floor: the same answers, rendered and gzipped before the first scrape. */
-async function bytesServer(text: Registry, openMetrics: Registry): Promise<Server> {
-  const answer = async (registry: Registry): Promise<{ type: string; plain: Buffer; gzipped: Buffer }> => {
-    const plain = Buffer.from(await registry.metrics());
-    return { type: registry.contentType, plain, gzipped: await gzip(plain) };
-  };
-  const answers = { prometheus: await answer(text), openmetrics: await answer(openMetrics) };
-  return createServer((req: IncomingMessage, res) => {
-    const body = answers[negotiateFormat(req.headers.accept)];
-    res.setHeader('Content-Type', body.type);
-    if (acceptsGzip(req.headers['accept-encoding'])) {
-      res.setHeader('Content-Encoding', 'gzip');
-      res.end(body.gzipped);
-    } else {
-      res.end(body.plain);
-    }
-  });
-}
 
 async function main(): Promise<void> {
   const apps = Number(process.argv[2] ?? '1000');
