@@ -407,17 +407,14 @@ function writeSample(
   }
   // Only samples without shared labels are cached: histograms' buckets carry a fresh `{ le }`
   // object on every read, keyed by nothing stable.
-  if (sample.sharedLabels !== undefined || labels === null || typeof labels !== 'object') {
+  const cacheable = sample.sharedLabels === undefined && labels !== null && typeof labels === 'object';
+  let cached = cacheable ? cache.byLabels.get(labels) : undefined;
+  if (cacheable && (cached?.metricName !== metricName || !holdsSame(labels, cached))) {
+    cached = cachedPrefix(metricName, labels, defaultLabels, cache);
+  }
+  if (cached === undefined) {
     out.line(formatPrefix(metricName, labels, sample.sharedLabels, defaultLabels) + valueText(value) + suffix);
     return;
-  }
-  let cached = cache.byLabels.get(labels);
-  if (cached?.metricName !== metricName || !holdsSame(labels, cached)) {
-    cached = cachedPrefix(metricName, labels, defaultLabels, cache);
-    if (cached === undefined) {
-      out.line(formatPrefix(metricName, labels, undefined, defaultLabels) + valueText(value) + suffix);
-      return;
-    }
   }
   if (suffix !== '') {
     // The cached line holds no exemplar: the prefix, then the value with the exemplar.
