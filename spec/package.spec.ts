@@ -43,8 +43,8 @@ describe('package.json', () => {
   it('lists in engines the Node.js versions CI tests (the machine’s 20, and those .ci/run installs), as the README does', () => {
     const ci = readFileSync(join(__dirname, '..', '.ci', 'run'), 'utf8');
     const installed = (/^node_majors=\(([\d ]+)\)$/m.exec(ci)?.[1] ?? '').split(' ').map(Number);
-    expect(installed).toEqual([22, 24]);
-    expect(pkg.engines.node).toBe('^20.6.0 || ^22.0.0 || ^24.0.0');
+    expect(installed).toEqual([22, 24, 26]);
+    expect(pkg.engines.node).toBe('^20.6.0 || ^22.0.0 || ^24.0.0 || ^26.0.0');
     const majors = [...pkg.engines.node.matchAll(/\^(\d+)\./g)].map((m) => Number(m[1]));
     expect(majors).toEqual([20, ...installed]);
     const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
