@@ -12,7 +12,6 @@
  * snapshot, errors$ carried exactly the invalid events, the heap stayed under a stated bound,
  * and stop() + close() left no handle open.
  */
-import { createHook } from 'node:async_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { gunzipSync } from 'node:zlib';
@@ -29,6 +28,7 @@ import {
 import { Registry } from 'prom-client';
 import { httpRequest } from './helpers/http-client';
 import { parseExposition, valueOf, type Sample } from './helpers/scrape';
+import { watchHandles } from './helpers/watch-handles';
 import { waitUntil } from './helpers/wait-until';
 
 /** How long workers churn, events flow and scrapers scrape. */
@@ -63,25 +63,6 @@ function heapUsed(gc: (() => void) | undefined): number {
   gc?.();
   gc?.();
   return process.memoryUsage().heapUsed;
-}
-
-/**
- * Every timer, socket and server created from the moment this is called, until each is
- * destroyed. Unlike `process.getActiveResourcesInfo()` (and jest's --detectOpenHandles) it
- * also sees unref'd timers, such as a tick timer that does not hold the process open.
- */
-function watchHandles(): { open(): string[]; dispose(): void } {
-  const watched = new Set(['Timeout', 'TCPWRAP', 'TCPSERVERWRAP']);
-  const live = new Map<number, string>();
-  const hook = createHook({
-    init(id, type) {
-      if (watched.has(type)) live.set(id, type);
-    },
-    destroy(id) {
-      live.delete(id);
-    },
-  }).enable();
-  return { open: () => [...live.values()], dispose: () => hook.disable() };
 }
 
 /** A seeded generator, so a failing run can be replayed. */
