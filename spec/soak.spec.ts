@@ -428,18 +428,7 @@ describe('soak: 100k churning workers, real ticks, thousands of events a second,
     tracker.stop();
     for (const s of subscriptions) s.unsubscribe();
     await server.close();
-    await waitUntil(
-      'every timer, socket and server of the run to be released',
-      async () => {
-        // Destroy hooks arrive on a later turn of the event loop (after this poll's own timer).
-        await new Promise((resolve) => setImmediate(resolve));
-        await new Promise((resolve) => setImmediate(resolve));
-        const open = handles.open();
-        if (open.length > 0) throw new Error(`still open: ${open.join(', ')}`);
-        return true;
-      },
-      { timeoutMs: 5_000, intervalMs: 20 },
-    );
+    await handles.released('every timer, socket and server of the run to be released', 5_000);
     handles.dispose();
     process.stdout.write(
       `soak: ${steps} steps, ${expected.valid} valid + ${expected.invalidFields.length} invalid events, ` +

@@ -6,11 +6,17 @@
  * the same worker left running.
  */
 import { createHook } from 'node:async_hooks';
+import { waitUntil } from './wait-until';
 
 /** What {@link watchHandles} reports and how it stops. */
 export interface HandleWatch {
   /** Each handle created since the watch began and not destroyed yet: its kind, and where it was made when asked. */
   open(): string[];
+  /**
+   * Resolves once every handle created since the watch began is destroyed; rejects after
+   * `timeoutMs` naming `what` and each handle still open.
+   */
+  released(what: string, timeoutMs: number): Promise<void>;
   /** Stops watching. */
   dispose(): void;
 }
@@ -33,7 +39,22 @@ export function watchHandles({ stacks = false }: { stacks?: boolean } = {}): Han
       live.delete(id);
     },
   }).enable();
-  return { open: () => [...live.values()], dispose: () => hook.disable() };
+  const open = (): string[] => [...live.values()];
+  const released = async (what: string, timeoutMs: number): Promise<void> => {
+    await waitUntil(
+      what,
+      async () => {
+        // Destroy hooks arrive on a later turn of the event loop (after this poll's own timer).
+        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+        const left = open();
+        if (left.length > 0) throw new Error(`still open: ${left.join('; ')}`);
+        return true;
+      },
+      { timeoutMs, intervalMs: 20 },
+    );
+  };
+  return { open, released, dispose: () => hook.disable() };
 }
 
 /** The frames of the current stack below Node's own and this module's, a few of them. */

@@ -8,7 +8,6 @@ import { metricsHandler, newMetrics, serveMetrics, type MetricsServer } from '..
 import { httpRequest } from '../helpers/http-client';
 import { parseExposition } from '../helpers/scrape';
 import { closeServedHandlers, serveHandler } from '../helpers/served-handler';
-import { waitUntil } from '../helpers/wait-until';
 import { watchHandles } from '../helpers/watch-handles';
 
 const running: MetricsServer[] = [];
@@ -111,18 +110,7 @@ describe('defaultMetrics', () => {
       await served.close();
       // What prom-client installs (a GC observer, an event-loop-delay monitor) holds no handle,
       // and the listener's sockets, server and timers are all released.
-      await waitUntil(
-        'every timer, socket and server of the listener to be released',
-        async () => {
-          // Destroy hooks arrive on a later turn of the event loop (after this poll's own timer).
-          await new Promise((resolve) => setImmediate(resolve));
-          await new Promise((resolve) => setImmediate(resolve));
-          const open = handles.open();
-          if (open.length > 0) throw new Error(`still open: ${open.join('; ')}`);
-          return true;
-        },
-        { timeoutMs: 2_000, intervalMs: 20 },
-      );
+      await handles.released('every timer, socket and server of the listener to be released', 2_000);
     } finally {
       handles.dispose();
     }
