@@ -74,8 +74,20 @@ interface Sample {
 /** A series' text before its value and what it was made from, and its last line. */
 interface CachedPrefix {
   readonly metricName: string;
-  readonly keys: readonly string[];
-  readonly values: readonly unknown[];
+  /** How many labels the series was made from. */
+  readonly labelCount: number;
+  /**
+   * Its first two labels, kept in the entry itself rather than in lists of their own: a scrape
+   * checks every series' labels, and on a host whose other work between scrapes has pushed the
+   * cache out of the CPU's caches, each object read per series is a miss (see bench/README.md).
+   * The contract's series have at most two labels.
+   */
+  readonly key0: string | undefined;
+  readonly value0: unknown;
+  readonly key1: string | undefined;
+  readonly value1: unknown;
+  /** The keys and values past the second, in order, for a series with more labels. */
+  readonly more: { readonly keys: readonly string[]; readonly values: readonly unknown[] } | undefined;
   readonly prefix: string;
   /** The value last written. */
   value: unknown;
@@ -459,8 +471,19 @@ function cachedPrefix(
     values.push(labelValue);
   }
   const prefix = flat(formatPrefix(metricName, labels, undefined, defaultLabels), '');
-  // A value no sample holds: the first write of the series is always "moved".
-  const cached: CachedPrefix = { metricName, keys, values, prefix, value: UNWRITTEN, line: undefined };
+  const cached: CachedPrefix = {
+    metricName,
+    labelCount: keys.length,
+    key0: keys[0],
+    value0: values[0],
+    key1: keys[1],
+    value1: values[1],
+    more: keys.length > 2 ? { keys: keys.slice(2), values: values.slice(2) } : undefined,
+    prefix,
+    // A value no sample holds: the first write of the series is always "moved".
+    value: UNWRITTEN,
+    line: undefined,
+  };
   cache.byLabels.set(labels, cached);
   return cached;
 }
@@ -481,10 +504,18 @@ function flat(a: string, b: string): string {
 function holdsSame(labels: Record<string, unknown>, cached: CachedPrefix): boolean {
   let i = 0;
   for (const key in labels) {
-    if (cached.keys[i] !== key || cached.values[i] !== labels[key]) return false;
+    const value = labels[key];
+    if (i === 0) {
+      if (key !== cached.key0 || value !== cached.value0) return false;
+    } else if (i === 1) {
+      if (key !== cached.key1 || value !== cached.value1) return false;
+    } else {
+      const more = cached.more;
+      if (more?.keys[i - 2] !== key || more.values[i - 2] !== value) return false;
+    }
     i += 1;
   }
-  return i === cached.keys.length;
+  return i === cached.labelCount;
 }
 
 /** A sample's text before its value, by prom-client's rules (`getMetricsAsString`). */

@@ -186,6 +186,39 @@ describe('renderRegistry: byte for byte what prom-client prints', () => {
     expect(await renderRegistry(registry, 'prometheus')).toBe(await registry.metrics());
   });
 
+  it('follows every change to a cached labels object, whatever its number of labels', async () => {
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    for (const size of [0, 1, 2, 3, 4]) {
+      const registry = new Registry();
+      const counter = new Counter({ name: 'changed_total', help: 'h', labelNames: names, registers: [registry] });
+      const labels: Record<string, string> = {};
+      for (const name of names.slice(0, size)) labels[name] = `${name}-first`;
+      counter.inc(labels);
+      // prom-client, the oracle, prints whatever the object it keeps for the series holds.
+      const same = async (step: string): Promise<void> =>
+        expect(`${size} labels, ${step}\n${await renderRegistry(registry, 'prometheus')}`).toBe(
+          `${size} labels, ${step}\n${await registry.metrics()}`,
+        );
+      await same('made');
+      await same('from the cache');
+      for (const name of names.slice(0, size)) {
+        labels[name] = `${name}-changed`;
+        await same(`${name} changed`);
+      }
+      labels.e = 'added';
+      await same('one added');
+      delete labels.e;
+      await same('that one removed');
+      const first = names[0] as string;
+      if (size > 0) {
+        Reflect.deleteProperty(labels, first);
+        await same('the first removed');
+        labels[first] = 'back';
+        await same('the first back, now last');
+      }
+    }
+  });
+
   it('prints what a hand-written collector returns, and rejects as prom-client does when its get() throws', async () => {
     const registry = new Registry();
     registry.registerMetric({
