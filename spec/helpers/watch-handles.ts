@@ -10,8 +10,6 @@ import { waitUntil } from './wait-until';
 
 /** What {@link watchHandles} reports and how it stops. */
 export interface HandleWatch {
-  /** Each handle created since the watch began and not destroyed yet: its kind, and where it was made when asked. */
-  open(): string[];
   /**
    * Resolves once every handle created since the watch began is destroyed; rejects after
    * `timeoutMs` naming `what` and each handle still open.
@@ -39,6 +37,7 @@ export function watchHandles({ stacks = false }: { stacks?: boolean } = {}): Han
       live.delete(id);
     },
   }).enable();
+  /** Each handle still open: its kind, and where it was made when `stacks` asked for it. */
   const open = (): string[] => [...live.values()];
   const released = async (what: string, timeoutMs: number): Promise<void> => {
     await waitUntil(
@@ -54,7 +53,7 @@ export function watchHandles({ stacks = false }: { stacks?: boolean } = {}): Han
       { timeoutMs, intervalMs: 20 },
     );
   };
-  return { open, released, dispose: () => hook.disable() };
+  return { released, dispose: () => hook.disable() };
 }
 
 /** The frames of the current stack below Node's own and this module's, a few of them. */
