@@ -392,15 +392,15 @@ function writeSample(
  * them is copied in one step.
  */
 function writeLine(out: ChunkedText, cached: CachedPrefix, line: string, cache: PrefixCache): void {
-  let arena = cache.arena;
-  if (cached.arena !== arena || arena === undefined) {
-    if (!arena?.hasRoom(line)) {
-      arena = new LineArena(arena?.sizeAfter(line) ?? 0);
+  if (cached.arena === undefined || cached.arena !== cache.arena) {
+    if (cache.arena?.place(line, cached) !== true) {
+      // Full (or none yet): a new arena, made with room for this line whatever its length.
+      const arena = new LineArena(cache.arena?.sizeAfter(line) ?? LineArena.sizeFor(line));
       cache.arena = arena;
+      arena.place(line, cached);
     }
-    arena.place(line, cached);
   }
-  out.placed(line, arena.bytes, cached.lineStart, cached.lineEnd);
+  out.placed(line, (cached.arena as LineArena).bytes, cached.lineStart, cached.lineEnd);
 }
 
 /**

@@ -12,7 +12,7 @@
  *
  * Bytes are only ever added past the end: a line's bytes never change once written, so a
  * rendering that copies from an arena while another rendering adds to it reads what it expects.
- * A full arena is not grown but replaced (see {@link LineArena.hasRoom}), and lines are placed
+ * A full arena is not grown but replaced (see {@link LineArena.place}), and lines are placed
  * into the new one as scrapes write them, in their order again.
  *
  * @packageDocumentation
@@ -52,24 +52,22 @@ export class LineArena {
   }
 
   /**
-   * Whether `line` fits in what is left. An arena that says no is replaced by one sized for
-   * what is in use ({@link sizeAfter}), and its lines placed there again as they are written.
+   * Adds `line`'s bytes past the end and says where in `slot`, when they fit in what is left;
+   * returns false, and changes nothing, when they do not. An arena that says no is replaced by one
+   * sized for what is in use ({@link sizeAfter}), and its lines placed there again as they are
+   * written.
    */
-  hasRoom(line: string): boolean {
-    const free = this.bytes.length - this.used;
-    // At most 3 bytes a UTF-16 unit; short of that room, the exact length decides.
-    return line.length * 3 <= free || Buffer.byteLength(line, 'utf8') <= free;
-  }
-
-  /** Adds `line`'s bytes past the end, where {@link hasRoom} said they fit, and says where in `slot`. */
-  place(line: string, slot: Placement): void {
+  place(line: string, slot: Placement): boolean {
+    const size = Buffer.byteLength(line, 'utf8');
+    if (this.used + size > this.bytes.length) return false;
     LineArena.release(slot);
     const start = this.used;
     this.used += this.bytes.write(line, start, 'utf8');
-    this.live += this.used - start;
+    this.live += size;
     slot.arena = this;
     slot.lineStart = start;
     slot.lineEnd = this.used;
+    return true;
   }
 
   /** Forgets the line of `slot` (its series moved): its arena no longer counts it in use. */
@@ -85,5 +83,10 @@ export class LineArena {
    */
   sizeAfter(line: string): number {
     return 2 * (this.live + Buffer.byteLength(line, 'utf8'));
+  }
+
+  /** The size for a collector's first arena, whose first line is `line` (however long). */
+  static sizeFor(line: string): number {
+    return 2 * Buffer.byteLength(line, 'utf8');
   }
 }

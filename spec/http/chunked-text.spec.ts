@@ -29,8 +29,10 @@ function placeAll(lines: readonly string[], arenaSize: number): Placement[] {
   let arena = new LineArena(arenaSize);
   return lines.map((line) => {
     const slot: Placement = { arena: undefined, lineStart: 0, lineEnd: 0 };
-    if (!arena.hasRoom(line)) arena = new LineArena(arenaSize);
-    arena.place(line, slot);
+    if (!arena.place(line, slot)) {
+      arena = new LineArena(Math.max(arenaSize, LineArena.sizeFor(line)));
+      arena.place(line, slot);
+    }
     return slot;
   });
 }

@@ -428,6 +428,18 @@ describe('renderRegistry: unchanged lines copied from their arena', () => {
     }
   });
 
+  it('places a line longer than a new arena holds', async () => {
+    const registry = new Registry();
+    const counter = new Counter({ name: 'long_total', help: 'h', labelNames: ['app'], registers: [registry] });
+    // The first line 40,000 bytes (multi-byte characters), past the smallest arena's 16 KiB,
+    // then a run of long and short ones.
+    counter.inc({ app: 'ä'.repeat(20_000) });
+    for (let i = 0; i < 12; i += 1) counter.inc({ app: i % 2 === 0 ? `${i}-${'ö'.repeat(5000)}` : `short-${i}` });
+    for (let scrape = 0; scrape < 6; scrape += 1) {
+      expect(await renderRegistry(registry, 'prometheus')).toBe(await registry.metrics());
+    }
+  });
+
   it('keeps renderings of the same registry apart when their slices interleave', async () => {
     const { registry, counter, gauge } = wideTwins(Registry.PROMETHEUS_CONTENT_TYPE);
     for (let i = 0; i < 2000; i += 1) {

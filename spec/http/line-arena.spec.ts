@@ -5,20 +5,31 @@
 import { LineArena, type Placement } from '../../lib/http/line-arena';
 
 describe('LineArena', () => {
-  it('places lines one after another, and says when one no longer fits', () => {
+  it('places lines one after another, and refuses one that no longer fits, changing nothing', () => {
     const arena = new LineArena(0); // the smallest: 16 KiB
     const slot: Placement = { arena: undefined, lineStart: 0, lineEnd: 0 };
-    const wide = 'é'.repeat(4000); // 8,000 bytes, 12,000 at three bytes a unit
-    expect(arena.hasRoom(wide)).toBe(true);
-    arena.place(wide, slot);
+    const wide = 'é'.repeat(4000); // 8,000 bytes in UTF-8
+    expect(arena.place(wide, slot)).toBe(true);
     expect([slot.lineStart, slot.lineEnd]).toEqual([0, 8000]);
     expect(arena.bytes.toString('utf8', 0, 8000)).toBe(wide);
-    // 8,384 bytes left: the exact length decides past the quick bound.
-    expect(arena.hasRoom('é'.repeat(4192))).toBe(true);
-    expect(arena.hasRoom('é'.repeat(4193))).toBe(false);
+    // 8,384 bytes left: 8,386 do not fit, and the slot keeps its line where it was.
+    expect(arena.place('é'.repeat(4193), slot)).toBe(false);
+    expect([slot.arena, slot.lineStart, slot.lineEnd]).toEqual([arena, 0, 8000]);
     const second: Placement = { arena: undefined, lineStart: 0, lineEnd: 0 };
-    arena.place('ab\n', second);
+    expect(arena.place('ab\n', second)).toBe(true);
     expect([second.lineStart, second.lineEnd]).toEqual([8000, 8003]);
+    expect(arena.place('é'.repeat(4190), second)).toBe(true); // 8,380 of the 8,381 left
+    expect([second.lineStart, second.lineEnd]).toEqual([8003, 16383]);
+  });
+
+  it('makes a first arena with room for its first line, however long', () => {
+    const long = 'ä'.repeat(20_000); // 40,000 bytes
+    const arena = new LineArena(LineArena.sizeFor(long));
+    const slot: Placement = { arena: undefined, lineStart: 0, lineEnd: 0 };
+    expect(arena.place(long, slot)).toBe(true);
+    expect(arena.bytes.toString('utf8', slot.lineStart, slot.lineEnd)).toBe(long);
+    // The smallest arena is 16 KiB whatever the line asks.
+    expect(new LineArena(LineArena.sizeFor('x')).bytes.length).toBe(16 * 1024);
   });
 
   it('sizes its replacement for the lines in use: those released no longer count', () => {
