@@ -82,7 +82,7 @@ export class LineArena {
    * replacements come further apart as the lines they hold grow.
    */
   sizeAfter(line: string): number {
-    return 2 * (this.live + Buffer.byteLength(line, 'utf8'));
+    return 2 * this.live + LineArena.sizeFor(line);
   }
 
   /** The size for a collector's first arena, whose first line is `line` (however long). */

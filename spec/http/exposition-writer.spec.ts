@@ -377,8 +377,8 @@ describe('renderRegistry: unchanged lines copied from their arena', () => {
     };
   }
 
-  /** Twin registries of each format holding one wide counter and one wide gauge. */
-  function wideTwins(contentType: RegistryContentType): {
+  /** A registry of `contentType` holding one wide counter and one wide gauge. */
+  function wideRegistry(contentType: RegistryContentType): {
     registry: Registry;
     counter: Counter<'app' | 'status'>;
     gauge: Gauge<'app'>;
@@ -392,14 +392,15 @@ describe('renderRegistry: unchanged lines copied from their arena', () => {
   }
 
   it("stays byte for byte prom-client's as series stand still, move, go and come back, over many scrapes", async () => {
-    // 1,500 series of about 40 bytes a scrape in each family: well past the first arena's 16 KiB,
-    // so arenas are replaced and lines placed again; label values with multi-byte characters.
+    // 1,500 counter series and 500 gauge series of about 40 bytes a line: well past the first
+    // arena's 16 KiB, so arenas are replaced and lines placed again; label values with
+    // multi-byte characters.
     const apps = Array.from({ length: 500 }, (_, i) => (i % 7 === 0 ? `äpp-${i}-✓` : `app-${i}`));
     const statuses = ['2xx', '4xx', '5xx'];
     for (const seed of [1, 2, 3]) {
       const next = random(seed);
       for (const contentType of [Registry.PROMETHEUS_CONTENT_TYPE, Registry.OPENMETRICS_CONTENT_TYPE] as const) {
-        const { registry, counter, gauge } = wideTwins(contentType);
+        const { registry, counter, gauge } = wideRegistry(contentType);
         const format = contentType === Registry.OPENMETRICS_CONTENT_TYPE ? 'openmetrics' : 'prometheus';
         for (const app of apps) {
           for (const status of statuses) counter.inc({ app, status });
@@ -441,7 +442,7 @@ describe('renderRegistry: unchanged lines copied from their arena', () => {
   });
 
   it('keeps renderings of the same registry apart when their slices interleave', async () => {
-    const { registry, counter, gauge } = wideTwins(Registry.PROMETHEUS_CONTENT_TYPE);
+    const { registry, counter, gauge } = wideRegistry(Registry.PROMETHEUS_CONTENT_TYPE);
     for (let i = 0; i < 2000; i += 1) {
       counter.inc({ app: `app-${i}`, status: '2xx' });
       gauge.set({ app: `app-${i}` }, i);
