@@ -18,8 +18,13 @@
  * @packageDocumentation
  */
 
-/** The smallest arena made: a few hundred lines. */
-const MIN_ARENA = 16 * 1024;
+/**
+ * The smallest arena made: a few lines. Every collector has an arena per format once one of its
+ * lines is made, and most hold a handful of series (a registry of 500 such collectors would
+ * keep 16 MB of arenas at 16 KiB each); a wide one grows to its size in a few replacements,
+ * each twice what is in use.
+ */
+const MIN_ARENA = 256;
 
 /**
  * Where a line's bytes lie, kept by whoever holds the line (a cached series, in the writer):

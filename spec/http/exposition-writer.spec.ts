@@ -392,9 +392,8 @@ describe('renderRegistry: unchanged lines copied from their arena', () => {
   }
 
   it("stays byte for byte prom-client's as series stand still, move, go and come back, over many scrapes", async () => {
-    // 1,500 counter series and 500 gauge series of about 40 bytes a line: well past the first
-    // arena's 16 KiB, so arenas are replaced and lines placed again; label values with
-    // multi-byte characters.
+    // 1,500 counter series and 500 gauge series of about 40 bytes a line: arenas are replaced
+    // and lines placed again as they grow; label values with multi-byte characters.
     const apps = Array.from({ length: 500 }, (_, i) => (i % 7 === 0 ? `äpp-${i}-✓` : `app-${i}`));
     const statuses = ['2xx', '4xx', '5xx'];
     for (const seed of [1, 2, 3]) {
@@ -432,8 +431,8 @@ describe('renderRegistry: unchanged lines copied from their arena', () => {
   it('places a line longer than a new arena holds', async () => {
     const registry = new Registry();
     const counter = new Counter({ name: 'long_total', help: 'h', labelNames: ['app'], registers: [registry] });
-    // The first line 40,000 bytes (multi-byte characters), past the smallest arena's 16 KiB,
-    // then a run of long and short ones.
+    // The first line 40,000 bytes (multi-byte characters), far past the smallest arena, then a
+    // run of long and short ones.
     counter.inc({ app: 'ä'.repeat(20_000) });
     for (let i = 0; i < 12; i += 1) counter.inc({ app: i % 2 === 0 ? `${i}-${'ö'.repeat(5000)}` : `short-${i}` });
     for (let scrape = 0; scrape < 6; scrape += 1) {

@@ -6,7 +6,7 @@ import { LineArena, type Placement } from '../../lib/http/line-arena';
 
 describe('LineArena', () => {
   it('places lines one after another, and refuses one that no longer fits, changing nothing', () => {
-    const arena = new LineArena(0); // the smallest: 16 KiB
+    const arena = new LineArena(16 * 1024);
     const slot: Placement = { arena: undefined, lineStart: 0, lineEnd: 0 };
     const wide = 'é'.repeat(4000); // 8,000 bytes in UTF-8
     expect(arena.place(wide, slot)).toBe(true);
@@ -28,12 +28,12 @@ describe('LineArena', () => {
     const slot: Placement = { arena: undefined, lineStart: 0, lineEnd: 0 };
     expect(arena.place(long, slot)).toBe(true);
     expect(arena.bytes.toString('utf8', slot.lineStart, slot.lineEnd)).toBe(long);
-    // The smallest arena is 16 KiB whatever the line asks.
-    expect(new LineArena(LineArena.sizeFor('x')).bytes.length).toBe(16 * 1024);
+    // The smallest arena is 256 bytes whatever the line asks.
+    expect(new LineArena(LineArena.sizeFor('x')).bytes.length).toBe(256);
   });
 
   it('sizes its replacement for the lines in use: those released no longer count', () => {
-    const arena = new LineArena(0);
+    const arena = new LineArena(16 * 1024);
     const slots = Array.from({ length: 4 }, (): Placement => ({ arena: undefined, lineStart: 0, lineEnd: 0 }));
     for (const slot of slots) arena.place('x'.repeat(1000), slot);
     expect(arena.sizeAfter('y'.repeat(100))).toBe(2 * 4100);
@@ -42,7 +42,7 @@ describe('LineArena', () => {
     expect(slots[0]?.arena).toBeUndefined();
     expect(arena.sizeAfter('y'.repeat(100))).toBe(2 * 3100);
     // Placed again elsewhere, a line leaves the arena it was in.
-    const next = new LineArena(0);
+    const next = new LineArena(16 * 1024);
     next.place('x'.repeat(1000), slots[1] as Placement);
     expect(slots[1]?.arena).toBe(next);
     expect(arena.sizeAfter('')).toBe(2 * 2000);
