@@ -13,6 +13,12 @@ import type { OutputBuffers } from './output-buffers';
 const PIECES_PER_CHUNK = 512;
 
 /**
+ * The smallest buffer an exposition starts in (and so the smallest the scrapes' buffer pool
+ * holds): a smaller exposition gains nothing from a smaller buffer.
+ */
+const MIN_BUFFER = 16 * 1024;
+
+/**
  * The longest run of arena lines written as text pieces rather than copied: copying a run first
  * writes the pieces gathered before it, a join and an encode of its own, which a run of a few
  * lines among series that moved does not repay.
@@ -52,7 +58,7 @@ export class ChunkedText {
     sizeHint: number,
     private readonly buffers: OutputBuffers | undefined,
   ) {
-    this.bytes = this.allocate(sizeHint);
+    this.bytes = this.allocate(Math.max(MIN_BUFFER, sizeHint));
   }
 
   private allocate(size: number): Buffer {

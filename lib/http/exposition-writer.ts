@@ -39,12 +39,6 @@ const SLICE_MS = 0.5;
 /** How many samples the writer formats (or series it lists) between two looks at the clock. */
 const SAMPLES_PER_CLOCK_READ = 128;
 
-/**
- * The smallest buffer an exposition starts in (and so the smallest the scrapes' buffer pool
- * holds): a smaller exposition gains nothing from a smaller buffer.
- */
-const MIN_BUFFER = 16 * 1024;
-
 /** What prom-client reads from a collector: what `registry.getMetricsAsArray()` holds. */
 export interface Collector {
   name: string;
@@ -149,7 +143,7 @@ export async function writeExposition(
 ): Promise<Buffer> {
   const openMetrics = format === 'openmetrics';
   const defaults = defaultLabels === null ? '' : signatureOf(defaultLabels);
-  const out = new ChunkedText(Math.max(MIN_BUFFER, lastSize[format] + (lastSize[format] >> 3)), buffers);
+  const out = new ChunkedText(lastSize[format] + (lastSize[format] >> 3), buffers);
   let written = 0;
   const slices = new Slices(pacer, out);
   for (const family of families) {
@@ -274,14 +268,8 @@ interface CollectorRead {
  * series is never torn by a pause.
  */
 async function readCollector(collector: Collector): Promise<CollectorRead> {
-  const values = (data: MetricObjectWithValues<MetricValue<string>>): CollectorRead => ({
-    type: data.type,
-    help: data.help,
-    values: data.values,
-    records: undefined,
-  });
-  if (typeof collector.getForPromString === 'function') return values(await collector.getForPromString());
-  if (seriesOf(collector) === undefined) return values(await collector.get());
+  if (typeof collector.getForPromString === 'function') return readOf(await collector.getForPromString());
+  if (seriesOf(collector) === undefined) return readOf(await collector.get());
   const collect = (collector as { collect?: unknown }).collect;
   if (typeof collect === 'function') {
     const pending: unknown = collect.call(collector);
@@ -289,6 +277,11 @@ async function readCollector(collector: Collector): Promise<CollectorRead> {
   }
   // Read after collect(), which may have replaced the records (a reset, new series).
   return { type: collector.type, help: collector.help, values: undefined, records: seriesOf(collector) ?? {} };
+}
+
+/** What `get()` or `getForPromString()` gave, as the writer reads it. */
+function readOf(data: MetricObjectWithValues<MetricValue<string>>): CollectorRead {
+  return { type: data.type, help: data.help, values: data.values, records: undefined };
 }
 
 /**

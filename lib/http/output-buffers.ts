@@ -28,7 +28,7 @@ export class OutputBuffers {
 
   /**
    * A buffer of at least `size` bytes: a kept one when one is large enough, else a new one of
-   * exactly `size` (the writer decides how large a rendering starts: see MIN_BUFFER there).
+   * exactly `size` (the writer decides how large a rendering starts: see MIN_BUFFER in chunked-text.ts).
    */
   take(size: number): Buffer {
     for (let i = 0; i < this.kept.length; i += 1) {
