@@ -180,8 +180,6 @@ export function serveMetrics(options: ServeMetricsOptions = {}): Promise<Metrics
     (req, res) => {
       try {
         connections.tracked.requestStarted(req, res);
-        connections.responses.add(res);
-        res.once('close', () => connections.responses.delete(res));
         if (connections.closing) res.setHeader('Connection', 'close');
         const url = req.url ?? '/';
         const query = url.indexOf('?');
@@ -212,7 +210,6 @@ export function serveMetrics(options: ServeMetricsOptions = {}): Promise<Metrics
         ),
       ),
     ),
-    responses: new Set(),
     closing: false,
   };
 
@@ -248,11 +245,13 @@ export function serveMetrics(options: ServeMetricsOptions = {}): Promise<Metrics
   });
 }
 
-/** The connections and responses of one listener, and whether it is closing. */
+/** The connections of one listener, and whether it is closing. */
 interface Connections {
-  /** Every socket, including those upgraded away from HTTP, so close() can wait for them all. */
+  /**
+   * Every socket, including those upgraded away from HTTP, so close() can wait for them all,
+   * and the responses in progress on each.
+   */
   readonly tracked: ListenerConnections;
-  readonly responses: Set<ServerResponse>;
   closing: boolean;
 }
 
@@ -269,8 +268,9 @@ function closer(server: Server, connections: Connections, graceMs: number): () =
         clearTimeout(timer);
         resolve();
       };
-      // Responses in progress close their connection once sent, instead of keeping it alive.
-      for (const res of connections.responses) {
+      // The last response in progress on each connection closes it once sent, instead of
+      // keeping it alive (those pipelined before it are sent first, as usual).
+      for (const res of connections.tracked.lastResponses()) {
         if (!res.headersSent) res.setHeader('Connection', 'close');
         else res.once('finish', () => server.closeIdleConnections());
       }

@@ -40,6 +40,8 @@ interface Entry extends InFlightExposition {
   joinable: boolean;
   /** Settles once this rendering settled or was abandoned: the next one of its format may start. */
   readonly over: Promise<void>;
+  /** Settles `over`. */
+  readonly end: () => void;
   /** How many still read its bytes: responses being sent, gzips compressing (see `hold`). */
   holders: number;
   /** Its bytes once rendered, until they go back to the buffers for a later rendering. */
@@ -74,10 +76,16 @@ const gzip = promisify(gzipCallback);
  * @internal
  */
 export class SharedExposition {
-  /** The latest serialization of each format: the one to join while it is joinable. */
-  private readonly inFlight = new Map<ExpositionFormat, Entry>();
-  /** What ends each serialization's turn (see Entry.over). */
-  private readonly ends = new WeakMap<Entry, () => void>();
+  /**
+   * The latest serialization of each format: the one to join while it is joinable. A field per
+   * format, not a Map: an entry comes and goes with every rendering, and V8 rebuilds a Map's
+   * table as entries come and go, the old table keeping the new one alive (see the connections
+   * in listener-connections.ts).
+   */
+  private readonly inFlight: Record<ExpositionFormat, Entry | undefined> = {
+    prometheus: undefined,
+    openmetrics: undefined,
+  };
   /** The buffers renderings are written into, reused once nothing reads them. */
   private readonly buffers = new OutputBuffers();
 
@@ -88,7 +96,7 @@ export class SharedExposition {
 
   /** Joins the serialization of `format` that has not started reading yet, or starts one. */
   join(format: ExpositionFormat): InFlightExposition {
-    const current = this.inFlight.get(format);
+    const current = this.inFlight[format];
     if (current?.joinable === true) return current;
     let end: () => void = ignore;
     const over = new Promise<void>((resolve) => (end = resolve));
@@ -101,13 +109,13 @@ export class SharedExposition {
       wantsGzip: false,
       joinable: true,
       over,
+      end,
       holders: 0,
       bytes: undefined,
     };
     entry.rendering.catch(ignore);
     entry.text.catch(ignore);
-    this.inFlight.set(format, entry);
-    this.ends.set(entry, end);
+    this.inFlight[format] = entry;
     const settle = (): void => this.abandon(format, entry);
     // Also marks `rendering` handled: a rejection nobody waits for any more must not become an
     // unhandled rejection, which would end the host process.
@@ -192,9 +200,9 @@ export class SharedExposition {
    * next scrape of `format` starts afresh instead of joining a serialization that hangs.
    */
   abandon(format: ExpositionFormat, entry: InFlightExposition): void {
-    if (this.inFlight.get(format) === entry) this.inFlight.delete(format);
+    if (this.inFlight[format] === entry) this.inFlight[format] = undefined;
     // Its turn is over: the next rendering of the format may start (a hung one never holds
     // the others up past the timeout that abandoned it).
-    this.ends.get(entry as Entry)?.();
+    (entry as Entry).end();
   }
 }

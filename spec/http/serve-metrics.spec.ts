@@ -332,6 +332,28 @@ describe('serveMetrics: close()', () => {
     expect(closed).toBe(true);
   });
 
+  it('answers every scrape a client pipelined before close(), and closes the connection after the last', async () => {
+    const { registry, entered, release } = heldRegistry(4);
+    const served = await serveMetrics({ registry, port: 0 });
+    const raw = await openRawConnection((served.server.address() as AddressInfo).port);
+    raw.socket.write('GET /metrics HTTP/1.1\r\nHost: metrics\r\n\r\n'.repeat(2));
+    // Both requests came in one packet: Node has handed both to the listener by the time the
+    // first rendering reads its collector, on a later turn.
+    await entered;
+    const closing = served.close();
+    release();
+    await within('the pipelining connection to be closed', raw.closed, 5000);
+    await closing;
+    const answers = raw.received().split(/(?=HTTP\/1\.1 \d{3} )/);
+    expect(
+      answers.map((a) => [/^HTTP\/1\.1 (\d{3})/.exec(a)?.[1], /\r\nConnection: ([\w-]+)\r\n/i.exec(a)?.[1]]),
+    ).toEqual([
+      ['200', 'keep-alive'],
+      ['200', 'close'],
+    ]);
+    for (const answer of answers) expect(answer).toMatch(/\ntest_held 4\n/);
+  });
+
   it('closes a request that never ends, and a WebSocket of the fallback, after closeTimeoutMs', async () => {
     const served = await serveMetrics({
       registry: freshRegistry(),
