@@ -78,9 +78,9 @@ const gzip = promisify(gzipCallback);
 export class SharedExposition {
   /**
    * The latest serialization of each format: the one to join while it is joinable. A field per
-   * format, not a Map: an entry comes and goes with every rendering, and V8 rebuilds a Map's
-   * table as entries come and go, the old table keeping the new one alive (see the connections
-   * in listener-connections.ts).
+   * format, not a Map: an entry comes and goes with every rendering, and a Map whose entries
+   * come and go that often is what kept the listener's responses alive through young-generation
+   * collections (see the connections in listener-connections.ts).
    */
   private readonly inFlight: Record<ExpositionFormat, Entry | undefined> = {
     prometheus: undefined,

@@ -335,11 +335,12 @@ describe('serveMetrics: close()', () => {
   it('answers every scrape a client pipelined before close(), and closes the connection after the last', async () => {
     const { registry, entered, release } = heldRegistry(4);
     const served = await serveMetrics({ registry, port: 0 });
+    let received = 0;
+    served.server.on('request', () => (received += 1));
     const raw = await openRawConnection((served.server.address() as AddressInfo).port);
     raw.socket.write('GET /metrics HTTP/1.1\r\nHost: metrics\r\n\r\n'.repeat(2));
-    // Both requests came in one packet: Node has handed both to the listener by the time the
-    // first rendering reads its collector, on a later turn.
     await entered;
+    await waitUntil('both requests to reach the listener', () => (received === 2 ? true : undefined));
     const closing = served.close();
     release();
     await within('the pipelining connection to be closed', raw.closed, 5000);
