@@ -168,8 +168,11 @@ export async function main(argv: readonly string[], output: DemoOutput): Promise
   const waiting = waitForStop(flags.durationSeconds);
   const why = await waiting.reason;
   waiting.dispose();
-  // A second Ctrl-C while stopping means "now".
-  const force = (): void => process.exit(130);
+  // A second Ctrl-C while stopping means "now"; not the copy of the first that npm forwards.
+  const stoppingSince = performance.now();
+  const force = (): void => {
+    if (why !== 'SIGINT' || performance.now() - stoppingSince >= SAME_CTRL_C_MS) process.exit(130);
+  };
   process.once('SIGINT', force);
   await demo.stop();
   process.off('SIGINT', force);
@@ -181,6 +184,15 @@ export async function main(argv: readonly string[], output: DemoOutput): Promise
   }
   return 0;
 }
+
+/**
+ * How long after the Ctrl-C that stops the demo a SIGINT is still that same Ctrl-C. Under
+ * `npm start` one key press reaches the demo twice, a few milliseconds apart: from the terminal
+ * (npm, its shell and the demo share its process group) and from npm, which forwards the
+ * signals it gets to the script it runs. Taken for a second Ctrl-C, the copy cut the clean stop
+ * short (exit 130, no "stopped" line) whenever it came after the stop had begun.
+ */
+const SAME_CTRL_C_MS = 1000;
 
 /**
  * Resolves with why the demo should stop: SIGINT, SIGTERM, or the end of `--duration`.

@@ -37,6 +37,7 @@ import {
   type StepSummary,
 } from '../../examples/demo/simulator';
 import { formatErrorLine } from '../../examples/demo/error-line';
+import { main } from '../../examples/demo/main';
 import { describeSummary, formatTickLine } from '../../examples/demo/tick-line';
 import { CONTRACT, OPT_IN } from '../helpers/contract';
 import { startDemoProcess } from '../helpers/demo-process';
@@ -695,6 +696,32 @@ describe('the demo as a program', () => {
     },
     CHILD_TEST_MS,
   );
+
+  it('takes the SIGINT that npm forwards right after a Ctrl-C for the same Ctrl-C, and stops cleanly', async () => {
+    const exits: unknown[] = [];
+    const exit = jest.spyOn(process, 'exit').mockImplementation((code) => {
+      exits.push(code);
+      return undefined as never;
+    });
+    const lines: string[] = [];
+    try {
+      const running = main(['--port', '0', '--tick', '50'], {
+        out: (line) => lines.push(line),
+        err: (line) => lines.push(`stderr: ${line}`),
+      });
+      await waitUntil('the demo to start', () => (lines.some((l) => l.includes('Ctrl-C to stop.')) ? true : undefined));
+      process.emit('SIGINT', 'SIGINT');
+      // The demo has begun to stop (a microtask after the signal) when npm's copy arrives.
+      await Promise.resolve();
+      process.emit('SIGINT', 'SIGINT');
+      expect(await running).toBe(0);
+    } finally {
+      exit.mockRestore();
+    }
+    expect(exits).toEqual([]);
+    expect(lines.filter((l) => l.startsWith('stopped'))).toEqual(['stopped (SIGINT); 0 tracker errors']);
+    expect(lines.filter((l) => l.startsWith('stderr: '))).toEqual([]);
+  });
 
   it(
     'stops on SIGTERM with exit code 0, closing an open live-page stream',
