@@ -9,11 +9,15 @@
  *   sending: the floor of both (see bench/reference-servers.ts).
  *
  * Prints one JSON line `{"ours": url, "plain": url, "bytes": url}` once all listen, then serves
- * until its stdin ends (the parent closes it, or dies), closes the servers and exits.
+ * until its stdin ends (the parent closes it, or dies), closes the servers and exits. Each line
+ * read from stdin meanwhile is answered with one JSON line of {@link GcWork}: what the garbage
+ * collector did in this process since the last such line, so that the benchmark can tell a
+ * tail set by the collector (mark-compacts that hold all 16 scrapers at once) from its own.
  *
  *     node -r ts-node/register/transpile-only bench/scrape-servers.ts <apps>
  */
 import type { Server } from 'node:http';
+import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
 import { serveMetrics } from '../lib';
 import { bytesServer, listen, plainServer } from './reference-servers';
 import { scrapeFixture } from './scrape-fixture';
@@ -22,6 +26,42 @@ import { scrapeFixture } from './scrape-fixture';
 function closeNow(server: Server): Promise<void> {
   server.closeAllConnections();
   return new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** What the garbage collector did in this process over a stretch of time. */
+export interface GcWork {
+  /** Full collections (V8's mark-compacts). */
+  readonly markCompacts: number;
+  /** Young-generation collections (scavenges)… */
+  readonly scavenges: number;
+  /** …and the milliseconds they took. */
+  readonly scavengeMs: number;
+}
+
+/** Counts the collections of this process from now on; `take()` returns and resets the counts. */
+function watchGc(): { take(): GcWork; stop(): void } {
+  let work = { markCompacts: 0, scavenges: 0, scavengeMs: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      // Node gives a collection's kind in `detail` (its typings here do not declare it).
+      const { detail } = entry as PerformanceEntry & { readonly detail?: { readonly kind?: number } | null };
+      const kind = detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) work.markCompacts += 1;
+      else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+        work.scavenges += 1;
+        work.scavengeMs += entry.duration;
+      }
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    take: () => {
+      const taken = work;
+      work = { markCompacts: 0, scavenges: 0, scavengeMs: 0 };
+      return taken;
+    },
+    stop: () => observer.disconnect(),
+  };
 }
 
 async function main(): Promise<void> {
@@ -33,10 +73,17 @@ async function main(): Promise<void> {
   const urls = { ours: ours.url, plain: await listen(plain, '/metrics'), bytes: await listen(bytes, '/metrics') };
   process.stdout.write(`${JSON.stringify(urls)}\n`);
 
-  // Serve until the parent is done with us: it ends our stdin (or its own death does).
-  process.stdin.resume();
+  // Serve until the parent is done with us: it ends our stdin (or its own death does). Each
+  // line it sends before that asks for the collector's work since the last one.
+  const gc = watchGc();
+  process.stdin.setEncoding('utf8').on('data', (chunk: string) => {
+    for (let i = chunk.indexOf('\n'); i >= 0; i = chunk.indexOf('\n', i + 1)) {
+      process.stdout.write(`${JSON.stringify(gc.take())}\n`);
+    }
+  });
   await new Promise<void>((resolve) => process.stdin.once('end', resolve).once('close', resolve));
   process.stdin.pause();
+  gc.stop();
   await Promise.all([ours.close(), closeNow(plain), closeNow(bytes)]);
   fixture.stop();
 }

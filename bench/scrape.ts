@@ -23,6 +23,7 @@ import { SharedExposition } from '../lib/http/shared-exposition';
 import { compare, median, msRow, type ComparisonResult } from './harness';
 import type { MemoryGrowth } from './memory-growth';
 import { everySeriesMover, scrapeFixture } from './scrape-fixture';
+import type { GcWork } from './scrape-servers';
 
 /** A figure that is not a ratio: bytes, latencies, rates, heap sizes. */
 export interface Figure {
@@ -239,6 +240,8 @@ interface ServersChild {
   readonly ours: string;
   readonly plain: string;
   readonly bytes: string;
+  /** What the garbage collector did in the servers' process since the last call (or start-up). */
+  gcSince(): Promise<GcWork>;
   close(): Promise<void>;
 }
 
@@ -261,23 +264,38 @@ function startServers(apps: number, pin: boolean): Promise<ServersChild> {
     await exited;
     clearTimeout(timer);
   };
+  // The lines the child prints after its URLs answer gcSince() calls, in order.
+  const waiting: ((line: string) => void)[] = [];
+  const gcSince = (): Promise<GcWork> =>
+    new Promise((resolve) => {
+      waiting.push((line) => resolve(JSON.parse(line) as GcWork));
+      child.stdin.write('gc\n');
+    });
   return new Promise((resolve, reject) => {
     let out = '';
+    let listening = false;
     const timer = setTimeout(() => {
       void close();
       reject(new Error('bench/scrape-servers.ts did not print its URLs within 60 s'));
     }, 60_000);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
-      const line = out.indexOf('\n');
-      if (line < 0) return;
-      clearTimeout(timer);
-      try {
-        const urls = JSON.parse(out.slice(0, line)) as { ours: string; plain: string; bytes: string };
-        resolve({ ...urls, close });
-      } catch {
-        void close();
-        reject(new Error(`bench/scrape-servers.ts printed ${JSON.stringify(out)} instead of its URLs`));
+      for (let line = out.indexOf('\n'); line >= 0; line = out.indexOf('\n')) {
+        const text = out.slice(0, line);
+        out = out.slice(line + 1);
+        if (listening) {
+          waiting.shift()?.(text);
+          continue;
+        }
+        listening = true;
+        clearTimeout(timer);
+        try {
+          const urls = JSON.parse(text) as { ours: string; plain: string; bytes: string };
+          resolve({ ...urls, gcSince, close });
+        } catch {
+          void close();
+          reject(new Error(`bench/scrape-servers.ts printed ${JSON.stringify(text)} instead of its URLs`));
+        }
       }
     });
     child.once('close', (code) => {
@@ -314,6 +332,8 @@ export async function concurrentSection(apps = 1000): Promise<BenchSection> {
   const pin = os.cpus().length >= 2 && (await tasksetInstalled());
   const servers = await startServers(apps, pin);
   const runs = new Map<string, WrkRun>();
+  /** Per case run in pairs: the collector's work in each of its runs. */
+  const gcWork = new Map<string, GcWork[]>();
   /** Per case run in pairs (a lone scraper, then 16, back to back): the ratios of their p99s. */
   const pairRatios = new Map<string, number[]>();
   // Pinned, wrk has one core of its own: one thread drives the 16 connections.
@@ -329,19 +349,28 @@ export async function concurrentSection(apps = 1000): Promise<BenchSection> {
     // three runs of 16 did not. The row's ratio is the median of the pairs' ratios; the
     // figures, the median run of each case. The same bytes precomputed run the same way: what
     // 16 scrapers cost when a scrape is only the sending of its answer.
+    // The collector's work in the servers' process is read around each run: a run of 16
+    // scrapers that brings mark-compacts has its tail set by them (see bench/README.md).
     const pairs = async (key: string, url: string, headers: readonly string[], count: number): Promise<void> => {
       const lone: WrkRun[] = [];
       const sixteen: WrkRun[] = [];
       const ratios: number[] = [];
+      const gcLone: GcWork[] = [];
+      const gcSixteen: GcWork[] = [];
       for (let r = 0; r < count; r += 1) {
+        await servers.gcSince();
         const l = await wrk(url, ['-t1', '-c1', ...headers]);
+        gcLone.push(await servers.gcSince());
         const m = await wrk(url, [threads, '-c16', ...headers]);
+        gcSixteen.push(await servers.gcSince());
         lone.push(l);
         sixteen.push(m);
         ratios.push(m.p99Ms / l.p99Ms);
       }
       runs.set(`${key}, lone`, medianRun(lone));
       runs.set(`${key}, 16 scrapers`, medianRun(sixteen));
+      gcWork.set(`${key}, lone`, gcLone);
+      gcWork.set(`${key}, 16 scrapers`, gcSixteen);
       pairRatios.set(key, ratios);
     };
     await pairs('ours', servers.ours, [], PAIRS);
@@ -375,6 +404,18 @@ export async function concurrentSection(apps = 1000): Promise<BenchSection> {
       { case: c, figure: 'requests/s', value: r.requestsPerSecond, unit: '/s' },
       { case: c, figure: 'errors', value: r.errors, unit: '', goal: '0', met: r.errors === 0 },
     );
+    const gc = gcWork.get(key);
+    if (gc !== undefined) {
+      figures.push(
+        { case: c, figure: 'mark-compacts per run (median)', value: median(gc.map((g) => g.markCompacts)), unit: '' },
+        {
+          case: c,
+          figure: 'time in scavenges per run (median)',
+          value: Math.round(median(gc.map((g) => g.scavengeMs))),
+          unit: 'ms',
+        },
+      );
+    }
   }
   return {
     results: [
