@@ -264,11 +264,22 @@ function startServers(apps: number, pin: boolean): Promise<ServersChild> {
     await exited;
     clearTimeout(timer);
   };
-  // The lines the child prints after its URLs answer gcSince() calls, in order.
-  const waiting: ((line: string) => void)[] = [];
+  // The lines the child prints after its URLs answer gcSince() calls, in order. Once it has
+  // exited, they fail: a question it will never answer must not hang the bench.
+  const waiting: { answer(line: string): void; fail(error: Error): void }[] = [];
+  let gone: Error | undefined;
+  child.stdin.on('error', () => undefined); // a write after its exit: `gone` reports it
+  child.once('close', (code) => {
+    gone = new Error(`bench/scrape-servers.ts exited with ${code}`);
+    for (const w of waiting.splice(0)) w.fail(gone);
+  });
   const gcSince = (): Promise<GcWork> =>
-    new Promise((resolve) => {
-      waiting.push((line) => resolve(JSON.parse(line) as GcWork));
+    new Promise((resolve, reject) => {
+      if (gone !== undefined) {
+        reject(gone);
+        return;
+      }
+      waiting.push({ answer: (line) => resolve(JSON.parse(line) as GcWork), fail: reject });
       child.stdin.write('gc\n');
     });
   return new Promise((resolve, reject) => {
@@ -284,7 +295,7 @@ function startServers(apps: number, pin: boolean): Promise<ServersChild> {
         const text = out.slice(0, line);
         out = out.slice(line + 1);
         if (listening) {
-          waiting.shift()?.(text);
+          waiting.shift()?.answer(text);
           continue;
         }
         listening = true;
