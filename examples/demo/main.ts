@@ -173,7 +173,7 @@ export async function main(argv: readonly string[], output: DemoOutput): Promise
   const force = (): void => {
     if (why !== 'SIGINT' || performance.now() - stoppingSince >= SAME_CTRL_C_MS) process.exit(130);
   };
-  process.once('SIGINT', force);
+  process.on('SIGINT', force);
   await demo.stop();
   process.off('SIGINT', force);
   output.out(`stopped (${why}); ${demo.trackerErrors()} tracker errors`);
