@@ -723,6 +723,29 @@ describe('the demo as a program', () => {
     expect(lines.filter((l) => l.startsWith('stderr: '))).toEqual([]);
   });
 
+  it('still takes a Ctrl-C a second or more after the first, while stopping, for "now" (exit 130)', async () => {
+    const exits: unknown[] = [];
+    jest.spyOn(process, 'exit').mockImplementation((code) => {
+      exits.push(code);
+      return undefined as never;
+    });
+    const lines: string[] = [];
+    try {
+      const running = main(['--port', '0', '--tick', '50'], { out: (line) => lines.push(line), err: () => undefined });
+      await waitUntil('the demo to start', () => (lines.some((l) => l.includes('Ctrl-C to stop.')) ? true : undefined));
+      process.emit('SIGINT', 'SIGINT');
+      await Promise.resolve();
+      process.emit('SIGINT', 'SIGINT'); // npm's copy: ignored
+      const start = performance.now();
+      jest.spyOn(performance, 'now').mockImplementation(() => start + 1500);
+      process.emit('SIGINT', 'SIGINT'); // the user's second Ctrl-C
+      await running;
+    } finally {
+      jest.restoreAllMocks(); // process.exit and performance.now
+    }
+    expect(exits).toEqual([130]);
+  });
+
   it(
     'stops on SIGTERM with exit code 0, closing an open live-page stream',
     async () => {
