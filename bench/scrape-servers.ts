@@ -32,32 +32,27 @@ function closeNow(server: Server): Promise<void> {
 export interface GcWork {
   /** Full collections (V8's mark-compacts). */
   readonly markCompacts: number;
-  /** Young-generation collections (scavenges)… */
-  readonly scavenges: number;
-  /** …and the milliseconds they took. */
+  /** Milliseconds spent in young-generation collections (scavenges). */
   readonly scavengeMs: number;
 }
 
 /** Counts the collections of this process from now on; `take()` returns and resets the counts. */
 function watchGc(): { take(): GcWork; stop(): void } {
-  let work = { markCompacts: 0, scavenges: 0, scavengeMs: 0 };
+  let work = { markCompacts: 0, scavengeMs: 0 };
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       // Node gives a collection's kind in `detail` (its typings here do not declare it).
       const { detail } = entry as PerformanceEntry & { readonly detail?: { readonly kind?: number } | null };
       const kind = detail?.kind;
       if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) work.markCompacts += 1;
-      else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
-        work.scavenges += 1;
-        work.scavengeMs += entry.duration;
-      }
+      else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) work.scavengeMs += entry.duration;
     }
   });
   observer.observe({ entryTypes: ['gc'] });
   return {
     take: () => {
       const taken = work;
-      work = { markCompacts: 0, scavenges: 0, scavengeMs: 0 };
+      work = { markCompacts: 0, scavengeMs: 0 };
       return taken;
     },
     stop: () => observer.disconnect(),
